@@ -1,0 +1,52 @@
+"""Shared helpers of the test suite: the samples, and applying a case's changes to one."""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples"
+SCHEMAS = ROOT / "schemas"
+CASES = Path(__file__).resolve().parent / "cases"
+
+
+def sample(form_id: str) -> dict[str, Any]:
+    """The committed sample of ``form_id``, numbers as exact decimals (as the CLI reads them)."""
+    return json.loads((SAMPLES / f"{form_id}.json").read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+def changed(data: dict[str, Any], set_: dict[str, Any] | None = None, delete: list[str] | None = None) -> dict:
+    """A copy of ``data`` with dotted paths set (``staff.total``, ``ip.0.acquired_date``) or deleted."""
+    result = copy.deepcopy(data)
+    for path, value in (set_ or {}).items():
+        parent, key = _walk(result, path)
+        if isinstance(parent, list):
+            parent[int(key)] = value
+        else:
+            parent[key] = value
+    for path in delete or []:
+        parent, key = _walk(result, path)
+        del parent[int(key) if isinstance(parent, list) else key]
+    return result
+
+
+def _walk(data: Any, path: str) -> tuple[Any, str]:
+    *parents, last = path.split(".")
+    for part in parents:
+        data = data[int(part)] if isinstance(data, list) else data.setdefault(part, {})
+    return data, last
+
+
+def form_ids() -> list[str]:
+    return sorted(p.name.removesuffix(".schema.json") for p in SCHEMAS.glob("*.schema.json"))
+
+
+@pytest.fixture(params=form_ids())
+def form_id(request: pytest.FixtureRequest) -> str:
+    return request.param

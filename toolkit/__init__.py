@@ -1,0 +1,16 @@
+"""shenbao-toolkit (申报工具箱): the forms, eligibility rules and notices of Chinese S&T programmes.
+
+>>> import toolkit
+>>> report = toolkit.validate("tj-high-tech-enterprise-application", data)   # doctest: +SKIP
+>>> report.ok, [f.message for f in report.findings]                          # doctest: +SKIP
+"""
+
+from .catalogue import Form, field_title, form, forms, schema, skeleton
+from .errors import RuleError, ShenbaoError, UnknownForm, UnusableInput
+from .validation import Finding, Report, load_application, validate, validate_file
+
+__all__ = [
+    "Finding", "Form", "Report", "RuleError", "ShenbaoError", "UnknownForm", "UnusableInput",
+    "field_title", "form", "forms", "load_application", "schema", "skeleton", "validate", "validate_file",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,120 @@
+"""The ``shenbao`` command: a thin shell over the library. Only this module prints or imports click.
+
+Exit codes: 0 all well, 1 findings (an application fails a rule), 2 unusable input or usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.cells import cell_len
+
+from . import catalogue, validation
+from .errors import ShenbaoError, UnusableInput
+
+SEVERITY_WORDS = {"error": "错误", "warning": "警告", "note": "提示"}
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str)
+
+
+def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Rows aligned in columns, measuring Chinese characters as two cells wide."""
+    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths)).rstrip() for row in rows]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="shenbao-toolkit")
+def cli() -> None:
+    """申报工具箱 — forms, eligibility checks and notices of Chinese S&T programmes."""
+
+
+@cli.command("forms")
+def forms_command() -> None:
+    """List every form, plan and notice: id, Chinese title, kind and the policy it comes from."""
+    rows = [("ID", "名称", "类别", "依据")]
+    rows += [(f.id, f.title, f.kind, f"{f.policy} {f.clause}".strip()) for f in catalogue.forms()]
+    click.echo("\n".join(_columns(rows)))
+
+
+@cli.command("schema")
+@click.argument("form_id")
+def schema_command(form_id: str) -> None:
+    """Print the JSON Schema of FORM_ID."""
+    click.echo(_dump(catalogue.schema(form_id)))
+
+
+@cli.command("skeleton")
+@click.argument("form_id")
+def skeleton_command(form_id: str) -> None:
+    """Print a blank JSON of FORM_ID to fill in."""
+    click.echo(_dump(catalogue.skeleton(form_id)))
+
+
+@cli.command("validate")
+@click.argument("form_id")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+def validate_command(form_id: str, files: tuple[str, ...], as_json: bool) -> None:
+    """Check FILES (JSON applications) against the schema and rules of FORM_ID."""
+    catalogue.form(form_id)
+    reports, unusable = [], 0
+    for path in files:
+        try:
+            reports.append(validation.validate_file(form_id, path))
+        except UnusableInput as exc:
+            unusable += 1
+            click.echo(f"shenbao: {exc}", err=True)
+    if as_json:
+        payload = [r.as_dict() for r in reports]
+        if len(files) == 1 and reports:
+            click.echo(_dump(payload[0]))
+        elif reports or len(files) > 1:
+            click.echo(_dump(payload))
+    else:
+        for report in reports:
+            click.echo(_report_text(report))
+    sys.exit(2 if unusable else (1 if any(not r.ok for r in reports) else 0))
+
+
+def _report_text(report: validation.Report) -> str:
+    title = catalogue.form(report.form).title
+    errors, warnings = len(report.errors), len(report.warnings)
+    if report.ok:
+        verdict = "通过" + (f"，{warnings} 项警告" if warnings else "，无问题")
+    else:
+        verdict = f"未通过：{errors} 项错误" + (f"，{warnings} 项警告" if warnings else "")
+    lines = [f"{'✓' if report.ok else '✗'} {report.file}（{title}）{verdict}"]
+    for f in (*report.findings, *report.notes):
+        lines.append(f"  {SEVERITY_WORDS[f.severity]} {f.path or '/'}（{f.title}）[{f.clause}] {f.message}  <{f.rule}>")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of ``shenbao``: library errors become one line on stderr and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="shenbao", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("shenbao: 已中止 (aborted)", err=True)
+        sys.exit(130)
+    except ShenbaoError as exc:
+        click.echo(f"shenbao: {exc}", err=True)
+        sys.exit(2)
+    except Exception as exc:  # never a traceback for the user; SHENBAO_DEBUG=1 shows it
+        if os.environ.get("SHENBAO_DEBUG"):
+            raise
+        click.echo(f"shenbao: 内部错误 {type(exc).__name__}: {exc}（设置 SHENBAO_DEBUG=1 查看详情）", err=True)
+        sys.exit(2)
+    sys.exit(0)

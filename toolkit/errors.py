@@ -1,0 +1,29 @@
+"""The typed errors of the toolkit. Each carries a one-line message meant for the user."""
+
+from __future__ import annotations
+
+
+class ShenbaoError(Exception):
+    """Base class of every error the toolkit raises on purpose."""
+
+
+class UnusableInput(ShenbaoError):
+    """An input that cannot be processed at all: missing file, not JSON, not an object."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class UnknownForm(ShenbaoError):
+    """A form id that the catalogue does not know."""
+
+    def __init__(self, form_id: str, known: list[str]) -> None:
+        hint = "；可用的表单：" + "、".join(known) if known else ""
+        super().__init__(f"未知的表单 {form_id!r}{hint}（unknown form; run `shenbao forms`）")
+        self.form_id = form_id
+
+
+class RuleError(ShenbaoError):
+    """A rule file that is malformed: an unknown function, bad syntax, a missing key."""

@@ -1,0 +1,33 @@
+"""The JSON Schema ``format`` values the forms use, with Chinese reasons when a value fails.
+
+``date`` (ISO ``YYYY-MM-DD``), ``uscc`` (统一社会信用代码), ``cn-resident-id`` (公民身份号码),
+``cn-phone`` (telephone number).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from jsonschema import FormatChecker
+
+from .identifiers import check_phone, check_resident_id, check_uscc
+
+FORMAT_CHECKER = FormatChecker(formats=())
+
+
+@FORMAT_CHECKER.checks("date", raises=ValueError)
+def _date(value: object) -> bool:
+    if not isinstance(value, str):
+        return True
+    try:
+        if len(value) != 10:
+            raise ValueError
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"日期无效：{value!r}，应写作 YYYY-MM-DD（如 2024-11-08）") from None
+    return True
+
+
+FORMAT_CHECKER.checks("uscc", raises=ValueError)(check_uscc)
+FORMAT_CHECKER.checks("cn-resident-id", raises=ValueError)(check_resident_id)
+FORMAT_CHECKER.checks("cn-phone", raises=ValueError)(check_phone)

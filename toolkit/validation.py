@@ -1,0 +1,200 @@
+"""Validation of an application against its form: the schema first, then the policy's rules.
+
+Every problem becomes a ``Finding`` that names the field (JSON pointer and Chinese title), the rule and
+the clause of the policy it enforces, its severity and a Chinese message with the figures involved.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jsonschema import ValidationError
+
+from .catalogue import Form, field_clause, field_title, form
+from .errors import UnusableInput
+from .figures import figure
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem of an application, at one field."""
+
+    path: str
+    title: str
+    rule: str
+    clause: str
+    severity: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The verdict on one application: ``ok`` unless some finding is an error."""
+
+    form: str
+    file: str | None
+    findings: tuple[Finding, ...]
+    notes: tuple[Finding, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "warning"]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as ``shenbao validate --json`` prints it."""
+        return {"form": self.form, "file": self.file, "ok": self.ok,
+                "findings": [f.as_dict() for f in self.findings]}
+
+
+def validate(form_id: str, data: Any, file: str | None = None) -> Report:
+    """Check ``data`` (a parsed application) against the schema and rules of ``form_id``."""
+    target = form(form_id)
+    if not isinstance(data, Mapping):
+        raise UnusableInput(file or "<data>", f"顶层应为 JSON 对象，现为{_kind(data)} (not an object)")
+    findings = list(_schema_findings(target, data))
+    findings += [_finding(target, b.pointer, b.rule.id, b.rule.clause, b.rule.severity, b.message)
+                 for b in target.rules.breaches(data)]
+    notes = [_finding(target, b.pointer, b.rule.id, b.rule.clause, "note", b.message)
+             for b in target.rules.applicable_notes(data)]
+    return Report(form_id, file, tuple(findings), tuple(notes))
+
+
+def validate_file(form_id: str, path: str | Path) -> Report:
+    """Read the JSON file at ``path`` and validate it; ``UnusableInput`` when it cannot be read."""
+    form(form_id)  # an unknown form is reported before the file is read
+    return validate(form_id, load_application(path), str(path))
+
+
+def load_application(path: str | Path) -> Any:
+    """The parsed JSON of ``path``, numbers as exact decimals; ``UnusableInput`` with the reason."""
+    name = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UnusableInput(name, "文件不存在 (no such file)") from None
+    except IsADirectoryError:
+        raise UnusableInput(name, "这是一个目录，不是文件 (is a directory)") from None
+    except UnicodeDecodeError:
+        raise UnusableInput(name, "不是 UTF-8 编码的文本 (not UTF-8 text)") from None
+    except OSError as exc:
+        raise UnusableInput(name, f"无法读取 ({exc.strerror})") from None
+    if not text.strip():
+        raise UnusableInput(name, "文件为空 (empty file)")
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except (json.JSONDecodeError, ValueError) as exc:
+        where = f"第{exc.lineno}行第{exc.colno}列：" if isinstance(exc, json.JSONDecodeError) else ""
+        raise UnusableInput(name, f"不是有效的 JSON，{where}{exc.args[0]} (not JSON)") from None
+    if not isinstance(data, dict):
+        raise UnusableInput(name, f"顶层应为 JSON 对象，现为{_kind(data)} (not an object)")
+    return data
+
+
+def _no_constant(token: str) -> Any:
+    raise ValueError(f"{token} 不是数值")
+
+
+def _finding(target: Form, path: str, rule: str, clause: str, severity: str, message: str) -> Finding:
+    return Finding(path, field_title(target.id, path), rule, clause or field_clause(target.id, path),
+                   severity, message)
+
+
+def _schema_findings(target: Form, data: Mapping[str, Any]) -> Iterator[Finding]:
+    seen: set[tuple[str, str]] = set()
+    for error in target.validator.iter_errors(data):
+        for path, message in _explain(error):
+            if (path, message) not in seen:
+                seen.add((path, message))
+                rule = f"format.{error.validator_value}" if error.validator == "format" else f"schema.{error.validator}"
+                yield _finding(target, path, rule, "", "error", message)
+
+
+def _pointer(parts: Any) -> str:
+    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in parts)
+
+
+TYPE_NAMES = {"string": "文字", "number": "数值", "integer": "整数", "boolean": "是/否（true/false）",
+              "object": "对象", "array": "列表", "null": "空"}
+
+
+def _explain(error: ValidationError) -> Iterator[tuple[str, str]]:
+    """The pointer and Chinese message of a JSON Schema error (one per missing or unknown field)."""
+    here, kind, expected, value = _pointer(error.absolute_path), error.validator, error.validator_value, error.instance
+    if kind == "required":
+        for name in expected:
+            if isinstance(value, Mapping) and name not in value:
+                yield f"{here}/{name}", "缺少必填项"
+        return
+    if kind in ("additionalProperties", "unevaluatedProperties"):
+        allowed = set(error.schema.get("properties", {}))
+        for name in value:
+            if name not in allowed:
+                yield f"{here}/{name}", f"表单中没有字段「{name}」（拼写有误？可用 `shenbao skeleton` 查看字段）"
+        return
+    yield here, _message(error, kind, expected, value)
+
+
+def _message(error: ValidationError, kind: Any, expected: Any, value: Any) -> str:
+    shown = _describe(value)
+    custom = error.schema.get("x-message") if isinstance(error.schema, dict) else None
+    if kind == "type":
+        wanted = "或".join(TYPE_NAMES.get(t, t) for t in ([expected] if isinstance(expected, str) else expected))
+        return f"应为{wanted}，现为{shown}"
+    if kind == "enum":
+        return f"应为以下之一：{'、'.join(map(str, expected))}；现为{shown}"
+    if kind == "const":
+        return f"应为 {_describe(expected)}，现为{shown}"
+    if kind in _BOUNDS:
+        return f"{_BOUNDS[kind]} {figure(expected)}，现为 {figure(value)}"
+    if kind == "minLength":
+        return "不得为空" if expected == 1 else f"至少应有{expected}个字，现为{len(value)}个字"
+    if kind == "maxLength":
+        return f"最多{expected}个字，现为{len(value)}个字"
+    if kind == "minItems":
+        return f"至少应填写{expected}项，现为{len(value)}项"
+    if kind == "maxItems":
+        return f"最多填写{expected}项，现为{len(value)}项"
+    if kind == "uniqueItems":
+        return "各项不得重复"
+    if kind == "format":
+        return str(error.cause) if error.cause else f"格式不正确：{shown}"
+    if kind == "pattern":
+        return custom or f"格式不正确：{shown}"
+    if kind == "multipleOf":
+        return f"应为 {figure(expected)} 的整数倍，现为 {figure(value)}"
+    return custom or f"不符合表单要求：{error.message}"
+
+
+_BOUNDS = {"minimum": "不得小于", "maximum": "不得大于", "exclusiveMinimum": "应大于", "exclusiveMaximum": "应小于"}
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "空值"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"「{value}」" if value else "空字符串"
+    if isinstance(value, (int, Decimal, float)):
+        return str(value)
+    return _kind(value)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "对象", list: "列表", str: "文字", bool: "布尔值", type(None): "空值"}.get(type(value), "数值")

@@ -78,7 +78,8 @@ def test_every_property_has_a_chinese_title_and_a_description(form_id: str) -> N
     schema = _schema(form_id)
     for path, node in _walk(schema, schema):
         if path and not path.endswith("[]"):
-            assert any("\u4e00" <= c <= "\u9fff" for c in node.get("title", "")), f"{form_id}: {path} has no Chinese title"
+            title = node.get("title", "")
+            assert any("\u4e00" <= c <= "\u9fff" for c in title), f"{form_id}: {path} has no Chinese title"
             assert node.get("description"), f"{form_id}: {path} has no description"
 
 

@@ -27,7 +27,8 @@ def _dump(value: Any) -> str:
 def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
     """Rows aligned in columns, measuring Chinese characters as two cells wide."""
     widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    padded = [[cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths, strict=True)] for row in rows]
+    return ["  ".join(cells).rstrip() for cells in padded]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -179,6 +179,8 @@ class _Compiler:
         return lambda scope: exact(scope[name]) if name in scope else MISSING
 
     def _Attribute(self, node: ast.Attribute) -> Compiled:
+        if node.attr.startswith("_"):
+            raise self.fail(node, f"attribute {node.attr!r} is not allowed")
         base, attr = self.compile(node.value), node.attr
         return lambda scope: _member(base(scope), attr)
 
@@ -219,7 +221,7 @@ class _Compiler:
 
         def compare(scope: Scope) -> Any:
             values = [operand(scope) for operand in operands]
-            results = [_strict(op, a, b) for op, a, b in zip(ops, values, values[1:])]
+            results = [_strict(op, a, b) for op, a, b in zip(ops, values, values[1:], strict=False)]
             return MISSING if MISSING in results else all(results)
 
         return compare

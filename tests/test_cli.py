@@ -1,0 +1,159 @@
+"""The ``shenbao`` command: exact output, exit codes, and one clear line for every unusable input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, changed, sample
+
+from toolkit.cli import main
+
+FORM = "tj-productivity-center-application"
+SAMPLE = str(ROOT / "samples" / f"{FORM}.json")
+
+
+@pytest.fixture
+def shenbao(capsys: pytest.CaptureFixture[str]):
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+        captured = capsys.readouterr()
+        return exit_info.value.code, captured.out, captured.err
+
+    return run
+
+
+def _write(tmp_path: Path, name: str, data: object) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(data, ensure_ascii=False, default=float), encoding="utf-8")
+    return str(path)
+
+
+def test_forms_lists_every_form_with_its_policy(shenbao) -> None:
+    code, out, _ = shenbao("forms")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["ID", "名称", "类别", "依据"]
+    row = next(line for line in lines if line.startswith(FORM))
+    assert row.split()[1:4] == ["天津市市级生产力促进中心培育申请表", "申请表",
+                                "天津市市级生产力促进中心提质增效行动实施方案(2018—2020年)"]
+
+
+def test_schema_prints_the_schema(shenbao) -> None:
+    code, out, _ = shenbao("schema", FORM)
+    assert code == 0
+    assert json.loads(out)["title"] == "天津市市级生产力促进中心培育申请表"
+
+
+def test_skeleton_is_blank_and_fails_validation(shenbao, tmp_path: Path) -> None:
+    code, out, _ = shenbao("skeleton", FORM)
+    assert code == 0
+    blank = json.loads(out)
+    assert blank["center"]["name"] == "" and blank["staff"]["total"] is None
+    code, out, _ = shenbao("validate", FORM, _write(tmp_path, "blank.json", blank))
+    assert code == 1 and "未通过" in out
+
+
+def test_validate_passing_sample(shenbao) -> None:
+    code, out, err = shenbao("validate", FORM, SAMPLE)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == f"✓ {SAMPLE}（天津市市级生产力促进中心培育申请表）通过，无问题"
+
+
+def test_validate_failing_application_exact_text(shenbao, tmp_path: Path) -> None:
+    data = changed(sample(FORM), {"staff.bachelor_or_above": 20, "center.iso9001_certified": False})
+    path = _write(tmp_path, "bad.json", data)
+    code, out, _ = shenbao("validate", FORM, path)
+    assert code == 1
+    assert out.splitlines()[:3] == [
+        f"✗ {path}（天津市市级生产力促进中心培育申请表）未通过：2 项错误",
+        "  错误 /staff/bachelor_or_above（从业人员 · 本科以上学历人数（人））[二(一)3(2)] "
+        "从业人员本科以上学历占比 55.56%，低于 70%  <bachelor-ratio>",
+        "  错误 /center/iso9001_certified（申请单位 · 是否通过ISO9001质量管理体系认证）[二(一)3(3)] "
+        "须通过ISO9001质量管理体系认证  <iso9001-certified>",
+    ]
+
+
+def test_validate_json_exact_shape(shenbao, tmp_path: Path) -> None:
+    path = _write(tmp_path, "bad.json", changed(sample(FORM), {"staff.total": 14, "staff.bachelor_or_above": 10}))
+    code, out, _ = shenbao("validate", "--json", FORM, path)
+    assert code == 1
+    assert json.loads(out) == {
+        "form": FORM, "file": path, "ok": False,
+        "findings": [{
+            "path": "/staff/total", "title": "从业人员 · 从业人员总数（人）", "rule": "enterprise-staff",
+            "clause": "二(一)3", "severity": "error", "message": "企业类中心从业人员 14人，少于 15人",
+        }],
+    }
+
+
+def test_validate_json_several_files_is_a_list(shenbao) -> None:
+    code, out, _ = shenbao("validate", FORM, SAMPLE, SAMPLE, "--json")
+    assert code == 0
+    reports = json.loads(out)
+    assert [r["ok"] for r in reports] == [True, True]
+
+
+def test_schema_errors_name_field_and_reason(shenbao, tmp_path: Path) -> None:
+    data = changed(sample(FORM), {"center.uscc": "91120104MA05K7X10A", "staff.total": "三十",
+                                  "application_date": "2018-02-30", "center.type": "民办类"},
+                   delete=["contact.name"])
+    data["center"]["extra"] = 1
+    code, out, _ = shenbao("validate", "--json", FORM, _write(tmp_path, "bad.json", data))
+    assert code == 1
+    found = {f["path"]: (f["rule"], f["message"]) for f in json.loads(out)["findings"]}
+    assert found["/center/uscc"] == ("format.uscc", "统一社会信用代码校验位错误：第18位应为 W，现为 A")
+    assert found["/staff/total"] == ("schema.type", "应为整数，现为「三十」")
+    assert found["/application_date"][0] == "format.date"
+    assert found["/center/type"] == ("schema.enum", "应为以下之一：企业类、事业类；现为「民办类」")
+    assert found["/contact/name"] == ("schema.required", "缺少必填项")
+    assert found["/center/extra"][0] == "schema.additionalProperties"
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (None, "文件不存在"),
+    (b"", "文件为空"),
+    (b"{\"center\": ", "不是有效的 JSON，第1行第12列"),
+    (b"[1, 2]", "顶层应为 JSON 对象，现为列表"),
+    (b"\"text\"", "顶层应为 JSON 对象，现为文字"),
+    (b"\xff\xfe\x00garbage", "不是 UTF-8 编码的文本"),
+    (b"{\"a\": NaN}", "不是有效的 JSON"),
+])
+def test_unusable_input_is_one_line_exit_2(shenbao, tmp_path: Path, content: bytes | None, reason: str) -> None:
+    path = tmp_path / "input.json"
+    if content is not None:
+        path.write_bytes(content)
+    code, out, err = shenbao("validate", FORM, str(path))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"shenbao: {path}: {reason}")
+    assert "Traceback" not in err
+
+
+def test_directory_is_unusable(shenbao, tmp_path: Path) -> None:
+    code, _, err = shenbao("validate", FORM, str(tmp_path))
+    assert code == 2 and "这是一个目录" in err
+
+
+def test_unknown_form_is_exit_2(shenbao) -> None:
+    code, out, err = shenbao("validate", "no-such-form", SAMPLE)
+    assert code == 2 and out == ""
+    assert err.startswith("shenbao: 未知的表单 'no-such-form'") and err.count("\n") == 1
+
+
+def test_bad_file_among_good_ones_does_not_stop_the_run(shenbao, tmp_path: Path) -> None:
+    code, out, err = shenbao("validate", FORM, SAMPLE, str(tmp_path / "missing.json"), SAMPLE)
+    assert code == 2
+    assert out.count("✓") == 2 and "文件不存在" in err
+
+
+def test_missing_arguments_are_usage_errors(shenbao) -> None:
+    code, _, err = shenbao("validate", FORM)
+    assert code == 2 and "Missing argument" in err
+
+
+def test_every_command_has_help(shenbao) -> None:
+    for command in ("forms", "schema", "skeleton", "validate"):
+        code, out, _ = shenbao(command, "--help")
+        assert code == 0 and "Usage: shenbao" in out

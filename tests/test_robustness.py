@@ -1,0 +1,61 @@
+"""No application, however wrong, makes the validator raise: every field of every sample is replaced by
+values of the wrong kind and the result must be findings, never an exception."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from conftest import sample
+
+import toolkit
+
+HOSTILE: list[Any] = [None, "", "   ", "abc", -1, 0, Decimal("1e30"), Decimal("-0.0001"), True, [], {}, [None],
+                      "2024-02-30", "0000-00-00", "<w:p>&amp;</w:p>", "{{ x }}", "\x00\x1f", "９９"]
+
+
+def _leaves(data: Any, path: tuple = ()) -> list[tuple]:
+    if isinstance(data, dict):
+        return [path] + [p for k, v in data.items() for p in _leaves(v, path + (k,))]
+    if isinstance(data, list):
+        return [path] + [p for i, v in enumerate(data) for p in _leaves(v, path + (i,))]
+    return [path]
+
+
+def _replaced(data: Any, path: tuple, value: Any) -> Any:
+    result = copy.deepcopy(data)
+    if not path:
+        return result
+    target = result
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return result
+
+
+def test_hostile_values_in_every_field_give_findings_not_exceptions(form_id: str) -> None:
+    base = sample(form_id)
+    checked = 0
+    for path in _leaves(base)[1:]:
+        for value in HOSTILE:
+            report = toolkit.validate(form_id, _replaced(base, path, value))
+            assert isinstance(report.ok, bool)
+            for finding in report.findings:
+                assert finding.message and finding.title and finding.clause, finding
+            checked += 1
+    assert checked > 0
+
+
+@pytest.mark.parametrize("data", [{}, {"unknown": 1}, {"application_date": None}])
+def test_nearly_empty_applications_are_reported(form_id: str, data: dict) -> None:
+    report = toolkit.validate(form_id, data)
+    assert not report.ok
+    assert any(f.rule == "schema.required" for f in report.findings)
+
+
+@pytest.mark.parametrize("data", [[], "text", 3, None])
+def test_a_non_object_is_unusable(data: Any) -> None:
+    with pytest.raises(toolkit.UnusableInput):
+        toolkit.validate("tj-productivity-center-application", data)

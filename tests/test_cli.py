@@ -103,7 +103,9 @@ def test_schema_errors_name_field_and_reason(shenbao, tmp_path: Path) -> None:
     data["center"]["extra"] = 1
     code, out, _ = shenbao("validate", "--json", FORM, _write(tmp_path, "bad.json", data))
     assert code == 1
-    found = {f["path"]: (f["rule"], f["message"]) for f in json.loads(out)["findings"]}
+    findings = json.loads(out)["findings"]
+    found = {f["path"]: (f["rule"], f["message"]) for f in findings}
+    assert next(f["clause"] for f in findings if f["path"] == "/center/uscc") == "GB 32100-2015"
     assert found["/center/uscc"] == ("format.uscc", "统一社会信用代码校验位错误：第18位应为 W，现为 A")
     assert found["/staff/total"] == ("schema.type", "应为整数，现为「三十」")
     assert found["/application_date"][0] == "format.date"

@@ -18,6 +18,7 @@ from jsonschema import ValidationError
 from .catalogue import Form, field_clause, field_title, form
 from .errors import UnusableInput
 from .figures import figure
+from .formats import FORMAT_STANDARDS
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,10 @@ def _schema_findings(target: Form, data: Mapping[str, Any]) -> Iterator[Finding]
         for path, message in _explain(error):
             if (path, message) not in seen:
                 seen.add((path, message))
-                rule = f"format.{error.validator_value}" if error.validator == "format" else f"schema.{error.validator}"
-                yield _finding(target, path, rule, "", "error", message)
+                is_format = error.validator == "format"
+                rule = f"format.{error.validator_value}" if is_format else f"schema.{error.validator}"
+                clause = FORMAT_STANDARDS.get(error.validator_value, "") if is_format else ""
+                yield _finding(target, path, rule, clause, "error", message)
 
 
 def _pointer(parts: Any) -> str:

@@ -35,6 +35,10 @@ def test_missing_fields_make_the_expression_missing() -> None:
     assert ev("a / b", a=1, b=0) is MISSING
     assert ev("months_between(d, e)", d="2024-02-30", e="2024-03-01") is MISSING
     assert ev("blank(x.y)", x={}) is True
+    assert ev("x.y > 1 and z", x={}, z=True) is MISSING
+    assert ev("x.y > 1 and z", x={}, z=False) is False
+    assert ev("x.y > 1 or z", x={}, z=True) is True
+    assert ev("not x.y", x={}) is MISSING
 
 
 def test_dates_and_months() -> None:
@@ -49,6 +53,7 @@ def test_generators_and_tables() -> None:
     assert ev("count(1 for i in ip if i.mode != '独占许可' or i.years >= 5)", ip=items) == 2
     assert ev("sum(x for x in years)", years=[Decimal("1.1"), Decimal("2.2")]) == Fraction(33, 10)
     assert ev("tables.office[cat]", tables={"office": {"a": "综合处"}}, cat="a") == "综合处"
+    assert ev("tables.office[cat]", tables={"office": {"a": "综合处"}}, cat=["a"]) is MISSING
 
 
 @pytest.mark.parametrize("source", [

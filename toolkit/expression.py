@@ -5,7 +5,9 @@ A rule file states its checks as small expressions in Python syntax, e.g.
 application. Only a whitelisted subset of the language is accepted: names are field paths of the
 application, numbers are exact (``fractions.Fraction``; a literal ``0.3`` is three tenths), ISO date
 strings are dates, and the only calls are the functions in ``FUNCTIONS``. A field that is absent makes
-the whole expression ``MISSING``, so a rule never fires on data the schema already reports as missing.
+the whole expression ``MISSING``, so a rule never fires on data the schema already reports as missing;
+``and``/``or``/``not`` follow three-valued logic (``False and MISSING`` is False, ``True and MISSING`` is
+MISSING).
 """
 
 from __future__ import annotations
@@ -66,7 +68,10 @@ def exact(value: Any) -> Any:
 
 def _member(container: Any, key: Any) -> Any:
     if isinstance(container, Mapping):
-        return exact(container[key]) if key in container else MISSING
+        try:
+            return exact(container[key]) if key in container else MISSING
+        except TypeError:  # an unhashable key (a list or object where a name was expected)
+            return MISSING
     if isinstance(container, list) and isinstance(key, (int, Fraction)) and key == int(key):
         index = int(key)
         return exact(container[index]) if -len(container) <= index < len(container) else MISSING
@@ -197,7 +202,7 @@ class _Compiler:
     def _UnaryOp(self, node: ast.UnaryOp) -> Compiled:
         operand = self.compile(node.operand)
         if isinstance(node.op, ast.Not):
-            return lambda scope: not operand(scope)
+            return lambda scope: _not(operand(scope))
         if isinstance(node.op, ast.USub):
             return lambda scope: _strict(operator.neg, operand(scope))
         raise self.fail(node, "operator is not allowed")
@@ -211,9 +216,19 @@ class _Compiler:
 
     def _BoolOp(self, node: ast.BoolOp) -> Compiled:
         parts = [self.compile(v) for v in node.values]
-        if isinstance(node.op, ast.And):
-            return lambda scope: all(part(scope) for part in parts)
-        return lambda scope: any(part(scope) for part in parts)
+        decisive = not isinstance(node.op, ast.And)  # the value that settles the result: False for and
+
+        def combine(scope: Scope) -> Any:
+            missing = False
+            for part in parts:
+                value = part(scope)
+                if value is MISSING:
+                    missing = True
+                elif bool(value) is decisive:
+                    return decisive
+            return MISSING if missing else not decisive
+
+        return combine
 
     def _Compare(self, node: ast.Compare) -> Compiled:
         ops = [_COMPARE[type(o)] for o in node.ops]
@@ -263,6 +278,10 @@ class _Compiler:
         return generate
 
     _ListComp = _GeneratorExp
+
+
+def _not(value: Any) -> Any:
+    return MISSING if value is MISSING else not value
 
 
 def _strict(function: Callable[..., Any], *args: Any) -> Any:

@@ -76,10 +76,8 @@ class Rule:
 
     def breaches(self, scope: dict[str, Any]) -> Iterator[Breach]:
         """Every way ``scope`` (the application, plus the rule file's ``tables``) fails this rule."""
-        if self.when is not None and not self.when(scope):
-            return
         if self.for_each is None:
-            breach = self._check(scope, None)
+            breach = self._check(scope, None) if self._applies(scope) else None
             if breach:
                 yield breach
             return
@@ -87,9 +85,18 @@ class Rule:
         if not isinstance(items, list):
             return
         for index, item in enumerate(items):
-            breach = self._check({**scope, "item": item}, index)
+            inner = {**scope, "item": item}
+            breach = self._check(inner, index) if self._applies(inner) else None
             if breach:
                 yield breach
+
+    def _applies(self, scope: dict[str, Any]) -> bool:
+        """``when`` holds (under ``for_each`` it is asked of each item, which it may name as ``item``)."""
+        return self.when is None or bool(self.when(scope))
+
+    def figure_texts(self, scope: dict[str, Any]) -> dict[str, str]:
+        """The extra figures the message quotes (``figures = {name = [expression, unit]}``)."""
+        return {name: figure(expression(scope), unit) for name, (expression, unit) in self.figures.items()}
 
     def _check(self, scope: dict[str, Any], index: int | None) -> Breach | None:
         values: dict[str, str] = {}
@@ -104,8 +111,7 @@ class Rule:
                 return None
             values["value"] = _quoted(value, bound, self.unit, self.bound_unit or self.unit)
             values["bound"] = figure(bound, self.bound_unit or self.unit)
-        for name, (expression, unit) in self.figures.items():
-            values[name] = figure(expression(scope), unit)
+        values.update(self.figure_texts(scope))
         if index is not None:
             values["n"] = str(index + 1)
         return Breach(self, pointer(self.path, index), self.message.format(**values))
@@ -147,7 +153,7 @@ class RuleSet:
         for note in self.notes:
             if note.when is None or note.when(scope):
                 if note.test is not None and note.test(scope) is True:
-                    yield Breach(note, pointer(note.path), note.message)
+                    yield Breach(note, pointer(note.path), note.message.format(**note.figure_texts(scope)))
 
 
 EMPTY = RuleSet((), (), {})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
@@ -21,14 +21,12 @@ def decimal_text(value: Number, places: int = 2) -> str:
     ('0.05', '0.33', '1008.2')
     """
     fraction = Fraction(value)
-    if _terminates(fraction, places):
-        exact = Decimal(fraction.numerator) / Decimal(fraction.denominator)
-        text = f"{exact:f}"
-    else:
-        rounded = (Decimal(fraction.numerator) / Decimal(fraction.denominator)).quantize(
-            Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN
-        )
-        text = f"{rounded:f}"
+    with localcontext() as context:  # enough digits for any magnitude: 1e30 万元 stays exact
+        context.prec = len(str(abs(fraction.numerator // fraction.denominator))) + places + 30
+        quotient = Decimal(fraction.numerator) / Decimal(fraction.denominator)
+        if not _terminates(fraction, places):
+            quotient = quotient.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        text = f"{quotient:f}"
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text or "0"

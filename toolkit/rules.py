@@ -109,8 +109,7 @@ class Rule:
             value, bound = self.value(scope), self.bound(scope)
             if value is MISSING or bound is MISSING or _holds(self.op, value, bound):
                 return None
-            values["value"] = _quoted(value, bound, self.unit, self.bound_unit or self.unit)
-            values["bound"] = figure(bound, self.bound_unit or self.unit)
+            values["value"], values["bound"] = _quoted(value, bound, self.unit, self.bound_unit or self.unit)
         values.update(self.figure_texts(scope))
         if index is not None:
             values["n"] = str(index + 1)
@@ -124,14 +123,14 @@ def _holds(op: Callable[[Any, Any], bool], value: Any, bound: Any) -> bool:
         return True  # incomparable kinds: the schema reports the wrong type, the rule stays silent
 
 
-def _quoted(value: Any, bound: Any, unit: str, bound_unit: str) -> str:
-    """The applicant's figure, with as many decimals as it takes not to read like the bound itself."""
-    text = figure(value, unit)
+def _quoted(value: Any, bound: Any, unit: str, bound_unit: str) -> tuple[str, str]:
+    """The applicant's figure and the bound, with as many decimals as it takes for them not to read alike."""
     places = 2
-    while text == figure(bound, bound_unit) and value != bound and places < 8:
+    while True:
+        texts = figure(value, unit, places), figure(bound, bound_unit, places)
+        if texts[0] != texts[1] or value == bound or places >= 8:
+            return texts
         places += 2
-        text = figure(value, unit, places)
-    return text
 
 
 @dataclass(frozen=True)

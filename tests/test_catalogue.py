@@ -125,3 +125,31 @@ def _present(data: Any, path: str) -> bool:
 def test_skeleton_has_every_top_level_field(form_id: str) -> None:
     blank = toolkit.skeleton(form_id)
     assert set(blank) == set(_schema(form_id)["properties"])
+
+
+# Keywords that mean the same in draft 7 and 2020-12, so that the compiled fast check (draft 7) and the
+# full validator (2020-12) agree. A schema that needs another keyword must extend Form.is_valid first.
+SHARED_KEYWORDS = {
+    "$schema", "$id", "$ref", "$defs", "title", "description", "type", "properties", "additionalProperties",
+    "required", "enum", "const", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+    "maxLength", "pattern", "format", "items", "minItems", "maxItems", "uniqueItems", "if", "then", "else",
+    "allOf", "anyOf", "oneOf", "not", "multipleOf", "default", "examples",
+}
+
+
+def _keywords(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*(_keywords(n) for n in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = {k for k in node if not k.startswith("x-")}
+    for key, value in node.items():
+        if key in ("properties", "$defs"):
+            found |= set().union(*(_keywords(v) for v in value.values())) if value else set()
+        elif key not in ("enum", "const", "required", "examples", "default") and not key.startswith("x-"):
+            found |= _keywords(value)
+    return found
+
+
+def test_schema_uses_only_keywords_shared_by_draft7_and_2020_12(form_id: str) -> None:
+    assert _keywords(_schema(form_id)) <= SHARED_KEYWORDS, _keywords(_schema(form_id)) - SHARED_KEYWORDS

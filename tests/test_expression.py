@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from toolkit.errors import RuleError
-from toolkit.expression import MISSING, compile_expression
+from toolkit.expression import MISSING, compile_expression, exact
 from toolkit.rules import load_rules
 
 
 def ev(source: str, **scope: object) -> object:
-    return compile_expression(source)(scope)
+    return compile_expression(source)(exact(scope))
 
 
 def test_decimal_ratio_is_exact_where_float_is_not() -> None:

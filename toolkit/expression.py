@@ -49,7 +49,10 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def exact(value: Any) -> Any:
-    """A JSON value as the expressions see it: numbers as fractions, ISO dates as dates."""
+    """A JSON document as the expressions see it: numbers as fractions, ISO dates as dates, all the way down.
+
+    Scopes given to a compiled expression must have been passed through ``exact`` once (``RuleSet`` does).
+    """
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, (int, Decimal, Fraction)):
@@ -58,6 +61,8 @@ def exact(value: Any) -> Any:
         return Fraction(repr(value))  # the decimal the user wrote, not the binary approximation
     if isinstance(value, list):
         return [exact(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: exact(v) for k, v in value.items()}
     if isinstance(value, str) and _ISO_DATE.match(value):
         try:
             return dt.date.fromisoformat(value)
@@ -69,12 +74,12 @@ def exact(value: Any) -> Any:
 def _member(container: Any, key: Any) -> Any:
     if isinstance(container, Mapping):
         try:
-            return exact(container[key]) if key in container else MISSING
+            return container[key] if key in container else MISSING
         except TypeError:  # an unhashable key (a list or object where a name was expected)
             return MISSING
     if isinstance(container, list) and isinstance(key, (int, Fraction)) and key == int(key):
         index = int(key)
-        return exact(container[index]) if -len(container) <= index < len(container) else MISSING
+        return container[index] if -len(container) <= index < len(container) else MISSING
     return MISSING
 
 
@@ -181,7 +186,7 @@ class _Compiler:
 
     def _Name(self, node: ast.Name) -> Compiled:
         name = node.id
-        return lambda scope: exact(scope[name]) if name in scope else MISSING
+        return lambda scope: scope[name] if name in scope else MISSING
 
     def _Attribute(self, node: ast.Attribute) -> Compiled:
         if node.attr.startswith("_"):

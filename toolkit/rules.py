@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RuleError
-from .expression import MISSING, Compiled, compile_expression
+from .expression import MISSING, Compiled, compile_expression, exact
 from .figures import figure
 
 if sys.version_info >= (3, 11):
@@ -141,18 +141,19 @@ class RuleSet:
     notes: tuple[Rule, ...]
     tables: Mapping[str, Any]
 
-    def breaches(self, data: Mapping[str, Any]) -> Iterator[Breach]:
-        scope = {**data, "tables": self.tables}
-        for rule in self.rules:
-            yield from rule.breaches(scope)
+    def evaluate(self, data: Mapping[str, Any]) -> tuple[list[Breach], list[Breach]]:
+        """The rules ``data`` breaks, and the notes (flags that are not rules) whose ``test`` holds for it."""
+        scope = {**exact(data), "tables": self.tables}
+        breaches = [breach for rule in self.rules for breach in rule.breaches(scope)]
+        return breaches, [self._note(note, scope) for note in self.notes if self._flagged(note, scope)]
 
-    def applicable_notes(self, data: Mapping[str, Any]) -> Iterator[Breach]:
-        """Notes (flags that are not rules) whose ``test`` holds for ``data``."""
-        scope = {**data, "tables": self.tables}
-        for note in self.notes:
-            if note.when is None or note.when(scope):
-                if note.test is not None and note.test(scope) is True:
-                    yield Breach(note, pointer(note.path), note.message.format(**note.figure_texts(scope)))
+    @staticmethod
+    def _flagged(note: Rule, scope: dict[str, Any]) -> bool:
+        return (note.when is None or bool(note.when(scope))) and note.test is not None and note.test(scope) is True
+
+    @staticmethod
+    def _note(note: Rule, scope: dict[str, Any]) -> Breach:
+        return Breach(note, pointer(note.path), note.message.format(**note.figure_texts(scope)))
 
 
 EMPTY = RuleSet((), (), {})
@@ -172,7 +173,7 @@ def load_rules(path: Path) -> RuleSet:
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise RuleError(f"{path}: duplicate rule ids {', '.join(duplicates)}")
-    return RuleSet(rules, notes, document.get("tables", {}))
+    return RuleSet(rules, notes, exact(document.get("tables", {})))
 
 
 def _rule(path: Path, entry: dict[str, Any], note: bool = False) -> Rule:

@@ -69,10 +69,9 @@ def validate(form_id: str, data: Any, file: str | None = None) -> Report:
     if not isinstance(data, Mapping):
         raise UnusableInput(file or "<data>", f"顶层应为 JSON 对象，现为{_kind(data)} (not an object)")
     findings = list(_schema_findings(target, data))
-    findings += [_finding(target, b.pointer, b.rule.id, b.rule.clause, b.rule.severity, b.message)
-                 for b in target.rules.breaches(data)]
-    notes = [_finding(target, b.pointer, b.rule.id, b.rule.clause, "note", b.message)
-             for b in target.rules.applicable_notes(data)]
+    breaches, flags = target.rules.evaluate(data)
+    findings += [_finding(target, b.pointer, b.rule.id, b.rule.clause, b.rule.severity, b.message) for b in breaches]
+    notes = [_finding(target, b.pointer, b.rule.id, b.rule.clause, "note", b.message) for b in flags]
     return Report(form_id, file, tuple(findings), tuple(notes))
 
 
@@ -117,6 +116,8 @@ def _finding(target: Form, path: str, rule: str, clause: str, severity: str, mes
 
 
 def _schema_findings(target: Form, data: Mapping[str, Any]) -> Iterator[Finding]:
+    if target.is_valid(data):
+        return
     seen: set[tuple[str, str]] = set()
     for error in target.validator.iter_errors(data):
         for path, message in _explain(error):

@@ -46,6 +46,8 @@ def test_dates_and_months() -> None:
     assert ev("months_between(a, b)", a="2016-09-20", b="2018-09-20") == 24
     assert ev("add_months(a, 3)", a="2024-11-30") == dt.date(2025, 2, 28)
     assert ev("date(year(a) + 1, 1, 31)", a="2024-06-01") == dt.date(2025, 1, 31)
+    assert ev("add_days(add_years(a, 3), -1)", a="2024-11-08") == dt.date(2027, 11, 7)
+    assert ev("add_working_days(a, 10)", a="2024-11-08") == dt.date(2024, 11, 22)  # a Friday: two weeks on
 
 
 def test_generators_and_tables() -> None:

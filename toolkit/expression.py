@@ -104,6 +104,20 @@ def add_years(day: Any, years: Any) -> dt.date:
     return add_months(day, int(years) * 12)
 
 
+def add_days(day: Any, days: Any) -> dt.date:
+    return _date(day) + dt.timedelta(days=int(days))
+
+
+def add_working_days(day: Any, days: Any) -> dt.date:
+    """The date ``days`` working days (Monday–Friday) after ``day``; public holidays are not known here."""
+    current, left = _date(day), int(days)
+    while left > 0:
+        current += dt.timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current
+
+
 def months_between(start: Any, end: Any) -> Fraction:
     """Whole calendar months from ``start`` to ``end`` (2022-11-08 → 2024-11-08 is 24)."""
     start, end = _date(start), _date(end)
@@ -144,6 +158,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "max": max,
     "add_months": add_months,
     "add_years": add_years,
+    "add_days": add_days,
+    "add_working_days": add_working_days,
     "months_between": months_between,
     "days_between": days_between,
     "date": make_date,

@@ -5,25 +5,60 @@ BIN    := $(VENV)/bin
 OUT    := out
 FORMS   = $(patsubst samples/%.json,%,$(wildcard samples/*.json))
 
-.PHONY: demo test install lint clean
+.PHONY: demo test install lint clean system
 
-install: $(VENV)/.installed
+install: system $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
+# LibreOffice, poppler and the open fonts that stand in for the customary Chinese ones (see fonts/fonts.conf and
+# toolkit/convert.py), once: apt only for what is missing (as root, or through sudo), and FandolFang (仿宋) taken
+# alone out of the texlive-lang-chinese .deb into $(FONTS)/fandol, without installing TeX. The marker makes a second
+# run instant; delete it to check again.
+SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-noto-cjk-extra fonts-arphic-gkai00mp \
+                   poppler-utils fontconfig fonts-liberation
+FONTS := .fonts
+SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+system: $(FONTS)/.installed
+
+$(FONTS)/.installed:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q ' installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "system: installing" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			$(SYSTEM_PACKAGES) || exit 1; \
+	fi
+	@if ! ls $(FONTS)/fandol/FandolFang-Regular.otf >/dev/null 2>&1; then \
+		echo "system: FandolFang from texlive-lang-chinese"; \
+		tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+		sandbox=$$([ "$$(id -u)" = 0 ] && echo '-o APT::Sandbox::User=root'); \
+		download() { (cd "$$tmp" && apt-get -qq $$sandbox download texlive-lang-chinese); }; \
+		{ download || { $(SUDO) apt-get update -qq && download; }; } && \
+		dpkg -x "$$tmp"/texlive-lang-chinese_*.deb "$$tmp/x" && \
+		mkdir -p $(FONTS)/fandol && \
+		find "$$tmp/x" -name 'Fandol*.otf' -exec cp {} $(FONTS)/fandol/ \; && \
+		test -f $(FONTS)/fandol/FandolFang-Regular.otf || { echo "system: FandolFang not found" >&2; exit 1; }; \
+	fi
+	@touch $@
+
 # The main job on every sample: the catalogue, a blank form, and each sample checked against its policy.
 demo: install
-	mkdir -p $(OUT)/validation $(OUT)/skeletons
+	mkdir -p $(OUT)/validation $(OUT)/skeletons $(OUT)/documents
 	$(BIN)/shenbao forms | tee $(OUT)/forms.txt
 	@for id in $(FORMS); do \
 		$(BIN)/shenbao skeleton $$id > $(OUT)/skeletons/$$id.json || exit 1; \
 		$(BIN)/shenbao validate $$id samples/$$id.json || exit 1; \
 		$(BIN)/shenbao validate --json $$id samples/$$id.json > $(OUT)/validation/$$id.json || exit 1; \
+		$(BIN)/shenbao render $$id samples/$$id.json -o $(OUT)/documents/$$id.docx || exit 1; \
 	done
-	@echo "demo: reports written to $(OUT)/"
+	$(BIN)/shenbao convert --png $(OUT)/documents/*.docx
+	@echo "demo: reports, documents (.docx, .pdf, .png of page 1) written to $(OUT)/"
 
 lint: install
 	$(BIN)/ruff check toolkit tests bench

@@ -7,10 +7,12 @@
 
 from .catalogue import Form, field_title, form, forms, schema, skeleton
 from .errors import RuleError, ShenbaoError, UnknownForm, UnusableInput
+from .render import render as render_docx
 from .validation import Finding, Report, load_application, validate, validate_file
 
 __all__ = [
     "Finding", "Form", "Report", "RuleError", "ShenbaoError", "UnknownForm", "UnusableInput",
-    "field_title", "form", "forms", "load_application", "schema", "skeleton", "validate", "validate_file",
+    "field_title", "form", "forms", "load_application", "render_docx", "schema", "skeleton", "validate",
+    "validate_file",
 ]
 __version__ = "0.1.0"

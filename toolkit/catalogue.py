@@ -169,3 +169,17 @@ def field_clause(form_id: str, json_pointer: str) -> str:
         node = node.get("items", {}) if part.isdigit() else node.get("properties", {}).get(part, {})
         clause = resolve(node, root).get("x-clause", clause)
     return clause
+
+
+@lru_cache(maxsize=4096)
+def field_choices(form_id: str, dotted: str) -> tuple[str, ...]:
+    """The enum of the field at a dotted path (``ip[].acquisition_mode``), empty when it has none."""
+    root = form(form_id).schema
+    node: dict[str, Any] = root
+    for part in dotted.replace("[]", ".[]").split("."):
+        node = resolve(node, root)
+        node = node.get("items", {}) if part == "[]" else node.get("properties", {}).get(part, {})
+        node = resolve(node, root)
+        if node.get("type") == "array" and "enum" in resolve(node.get("items", {}), root) and part != "[]":
+            node = {**node, "enum": resolve(node["items"], root)["enum"]}
+    return tuple(str(e) for e in node.get("enum", ()))

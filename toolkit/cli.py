@@ -9,12 +9,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
 from rich.cells import cell_len
 
-from . import catalogue, validation
+from . import catalogue, convert, template_check, validation
+from . import render as rendering
 from .errors import ShenbaoError, UnusableInput
 
 SEVERITY_WORDS = {"error": "错误", "warning": "警告", "note": "提示"}
@@ -83,6 +85,60 @@ def validate_command(form_id: str, files: tuple[str, ...], as_json: bool) -> Non
         for report in reports:
             click.echo(_report_text(report))
     sys.exit(2 if unusable else (1 if any(not r.ok for r in reports) else 0))
+
+
+@cli.command("render")
+@click.argument("form_id")
+@click.argument("data_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .docx to write.")
+@click.option("--pdf", is_flag=True, help="Also write OUTPUT.pdf beside it (LibreOffice headless).")
+@click.option("--draft", is_flag=True, help="Render even an incomplete form; blanks are marked for hand filling.")
+@click.option("--template", type=click.Path(exists=True, dir_okay=False),
+              help="A template of your own (.docx); it renders in a sandbox.")
+def render_command(form_id: str, data_file: str, output: str, pdf: bool, draft: bool, template: str | None) -> None:
+    """Render DATA_FILE (JSON) as the Word document of FORM_ID; refuses an invalid form unless --draft."""
+    catalogue.form(form_id)
+    report = validation.validate_file(form_id, data_file)
+    if not report.ok and not draft:
+        click.echo(_report_text(report))
+        click.echo(f"shenbao: {data_file}: 有错误，未生成文档；修正后重试，或用 --draft 生成草稿", err=True)
+        sys.exit(1)
+    data = validation.load_application(data_file)
+    written = [rendering.render(form_id, data, output, draft=draft, template=template)]
+    if pdf:
+        written += convert.to_pdf(written)
+    for path in written:
+        click.echo(f"已生成 {path}")
+
+
+@cli.command("convert")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--png", is_flag=True, help="Also write a PNG of each PDF's first page (70 dpi) to look at.")
+def convert_command(files: tuple[str, ...], png: bool) -> None:
+    """Convert .docx FILES to PDF beside them, all in one LibreOffice run."""
+    for pdf in convert.to_pdf([Path(f) for f in files]):
+        click.echo(f"已生成 {pdf}")
+        if png:
+            click.echo(f"已生成 {convert.to_png(pdf, pdf.with_suffix('.png'))}")
+
+
+@cli.group("template")
+def template_group() -> None:
+    """Work with Word templates."""
+
+
+@template_group.command("check")
+@click.argument("template", type=click.Path(dir_okay=False))
+@click.option("--form", "form_id", required=True, help="The form the template is for.")
+def template_check_command(template: str, form_id: str) -> None:
+    """Lint TEMPLATE: Jinja syntax, tags that match no field, required fields never printed."""
+    catalogue.form(form_id)
+    findings = template_check.check_template(template, form_id)
+    for finding in findings:
+        click.echo(f"{template}: {finding.kind} {finding.path}: {finding.message}")
+    if not findings:
+        click.echo(f"✓ {template}：模板与表单 {form_id} 一致")
+    sys.exit(1 if findings else 0)
 
 
 def _report_text(report: validation.Report) -> str:

@@ -27,3 +27,12 @@ class UnknownForm(ShenbaoError):
 
 class RuleError(ShenbaoError):
     """A rule file that is malformed: an unknown function, bad syntax, a missing key."""
+
+
+class ConversionError(ShenbaoError):
+    """A document that could not be turned into PDF or PNG: converter missing, timed out, or the file rejected."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason

@@ -1,0 +1,152 @@
+"""Rendering: every sample becomes a .docx whose text holds every value of the sample, and a PDF whose text
+holds them too; no tag is left; hostile values cannot break a document."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import changed, form_ids, sample
+
+import toolkit
+from toolkit import convert
+from toolkit.figures import chinese_date, decimal_text
+from toolkit.render import BLANK, render
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def docx_text(path: Path) -> str:
+    """The text of a .docx as a reader sees it: runs joined, a line break as a newline, a paragraph per line."""
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("word/document.xml").decode("utf-8")
+    xml = re.sub(r"<w:br[^>]*/>", "\n", xml)
+    xml = re.sub(r"</w:p>", "\n", xml)
+    text = re.sub(r"<[^>]+>", "", xml)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace(
+        "&amp;", "&")
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def shown(value: Any) -> str | None:
+    """How a sample value appears in the document (None: shown as a checkbox, checked elsewhere)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, Decimal)):
+        return decimal_text(value, 4)
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return chinese_date(dt.date.fromisoformat(value))
+    return value
+
+
+def leaves(data: Any, path: str = "") -> list[tuple[str, Any]]:
+    if isinstance(data, dict):
+        return [leaf for k, v in data.items() for leaf in leaves(v, f"{path}.{k}" if path else k)]
+    if isinstance(data, list):
+        return [leaf for i, v in enumerate(data) for leaf in leaves(v, f"{path}.{i}")]
+    return [(path, data)]
+
+
+# Header fields of notices the layout prints in another form (发文字号 from issuer.code + number; 机关名称 as 署名).
+NOT_PRINTED_AS_IS = {"number.year", "number.serial", "issuer.name", "sealed"}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("rendered")
+    return {f: render(f, sample(f), folder / f"{f}.docx") for f in form_ids()}
+
+
+@pytest.fixture(scope="module")
+def pdfs(rendered: dict[str, Path]) -> dict[str, Path]:
+    made = convert.to_pdf(list(rendered.values()))
+    return {path.stem: path for path in made}
+
+
+@pytest.mark.parametrize("form_id", form_ids())
+def test_every_value_of_the_sample_is_in_the_document(rendered: dict[str, Path], form_id: str) -> None:
+    text = squeeze(docx_text(rendered[form_id]))
+    missing = [(path, value) for path, value in leaves(sample(form_id))
+               if path not in NOT_PRINTED_AS_IS and shown(value) not in (None, "") and squeeze(str(shown(value)))
+               not in text]
+    assert not missing, f"{form_id}: not in the document: {missing[:5]}"
+
+
+@pytest.mark.parametrize("form_id", form_ids())
+def test_no_tag_is_left(rendered: dict[str, Path], form_id: str) -> None:
+    text = docx_text(rendered[form_id])
+    assert "{{" not in text and "{%" not in text and "}}" not in text, form_id
+
+
+@pytest.mark.parametrize("form_id", form_ids())
+def test_pdf_text_holds_the_values(pdfs: dict[str, Path], form_id: str) -> None:
+    import pdfplumber
+
+    parts = []
+    with pdfplumber.open(pdfs[form_id]) as pdf:
+        for page in pdf.pages:  # the page's text, and each table cell's (a wrapped cell is split in the former)
+            parts.append(page.extract_text() or "")
+            parts += [cell for table in page.extract_tables() for row in table for cell in row if cell]
+            page.close()
+    text = "|".join(squeeze(part) for part in parts)
+    values = [str(shown(v)) for p, v in leaves(sample(form_id)) if p not in NOT_PRINTED_AS_IS
+              and shown(v) not in (None, "") and len(str(shown(v))) < 40]
+    missing = [v for v in values if squeeze(v) not in text]
+    assert not missing, f"{form_id}: not in the PDF: {missing[:5]}"
+
+
+HOSTILE_NAME = "天津A&B<科技>\"有限\"'公司' {{ 7*7 }} {% if 1 %}x{% endif %}\x01\x0c末"
+
+
+def test_hostile_values_print_literally_and_cut_nothing(tmp_path: Path) -> None:
+    form_id = "tj-productivity-center-application"
+    data = changed(sample(form_id), {"center.name": HOSTILE_NAME,
+                                     "descriptions.service_capability": "第一行\n第二行\r\n第三行"})
+    out = render(form_id, data, tmp_path / "hostile.docx")
+    text = docx_text(out)
+    assert "天津A&B<科技>\"有限\"'公司' {{ 7*7 }} {% if 1 %}x{% endif %}末" in text
+    assert "49" not in text.split("末")[0][-20:]
+    assert "第一行\n第二行\n第三行" in text
+    # nothing after the hostile value was lost: the last section of the form is still there
+    assert squeeze(sample(form_id)["district_recommendation"]["opinion"]) in squeeze(text)
+    import docx
+
+    assert len(docx.Document(str(out)).tables) == len(docx.Document(str(toolkit.render.template_path(form_id))).tables)
+
+
+def test_empty_lists_print_none(tmp_path: Path) -> None:
+    form_id = "tj-high-tech-enterprise-application"
+    data = changed(sample(form_id), {"products": [], "rd_projects": []})
+    text = docx_text(render(form_id, data, tmp_path / "empty.docx"))
+    assert text.count("\n无\n") >= 2
+
+
+def test_draft_marks_blanks_for_hand_filling(tmp_path: Path) -> None:
+    form_id = "tj-productivity-center-application"
+    out = render(form_id, toolkit.skeleton(form_id), tmp_path / "draft.docx", draft=True)
+    text = docx_text(out)
+    assert text.count(BLANK) > 20 and "{{" not in text
+
+
+def test_a_crash_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    form_id = "tj-productivity-center-application"
+    out = tmp_path / "x.docx"
+    out.write_bytes(b"the earlier version")
+
+    def broken_save(self: Any, path: str) -> None:
+        Path(path).write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr("docxtpl.DocxTemplate.save", broken_save)
+    with pytest.raises(OSError):
+        render(form_id, sample(form_id), out)
+    assert out.read_bytes() == b"the earlier version"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.docx"]

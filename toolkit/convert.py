@@ -1,0 +1,200 @@
+"""Rendered .docx → PDF with LibreOffice headless, in the open fonts that stand in for the customary Chinese ones.
+
+Many documents go through ONE ``soffice --convert-to pdf`` call (LibreOffice's start-up is most of the cost of one
+document), each PDF lands atomically beside its .docx (or in ``out_dir``), and ``to_png`` renders a page to look at.
+
+How fonts are found. A .docx keeps the customary names (仿宋_GB2312, 楷体_GB2312, 黑体, 方正小标宋简体, Times New
+Roman). ``fonts/fonts.conf`` (``toolkit/fonts/fonts.conf`` in a wheel) maps them with strong bindings to FandolFang,
+AR PL KaitiM GB, Noto Sans CJK SC, Noto Serif CJK SC Bold and Liberation Serif, after including the system
+configuration. Each process writes a small ``fonts.conf`` of its own into a private work folder: it names the
+font folders by absolute path — ``$SHENBAO_FONTS_DIR`` if set, the ``.fonts`` folder of a source checkout (where
+``make system`` puts FandolFang, taken out of the texlive-lang-chinese .deb) and TeX Live's Fandol folder if TeX is
+installed — and includes the shipped alias file, so the same code works from the repository and from an installed
+wheel. soffice runs with ``FONTCONFIG_FILE`` pointing at it. A font that is missing is not an error here: fontconfig
+falls back to another face, which the tests catch with ``pdffonts``.
+
+The same work folder holds the process's own LibreOffice profile (``-env:UserInstallation``), so parallel processes
+never share one (LibreOffice would hand the job to the other instance); calls within a process take turns. The
+folder is removed when the process exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from .errors import ConversionError
+from .resources import data_dir
+
+_PACKAGE = Path(__file__).resolve().parent
+_FONT_DIRS = (_PACKAGE.parent / ".fonts", Path("/usr/share/texlive/texmf-dist/fonts/opentype/public/fandol"))
+_DEBIAN_SOFFICE = Path("/usr/lib/libreoffice/program/soffice")
+_INSTALL_HINT = "`make system` installs LibreOffice, poppler-utils and the fonts"
+
+_lock = threading.Lock()
+_work: tuple[int, Path] | None = None  # (pid, folder): a forked child makes its own
+
+
+def soffice_path() -> Path:
+    """The LibreOffice executable (``soffice`` or ``libreoffice`` on PATH, or Debian's own path)."""
+    for name in ("soffice", "libreoffice"):
+        if found := shutil.which(name):
+            return Path(found)
+    if _DEBIAN_SOFFICE.is_file():
+        return _DEBIAN_SOFFICE
+    raise ConversionError("soffice", f"LibreOffice not found on PATH; {_INSTALL_HINT}")
+
+
+def font_config() -> Path:
+    """The fontconfig file that soffice runs with: this process's generated one (see the module docstring)."""
+    return _work_dir() / "fonts.conf"
+
+
+def _fontconfig_text() -> str:
+    dirs = [Path(d) for d in os.environ.get("SHENBAO_FONTS_DIR", "").split(os.pathsep) if d] + list(_FONT_DIRS)
+    lines = ['<?xml version="1.0"?>', '<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">', "<fontconfig>"]
+    lines += [f"  <dir>{escape(str(d.resolve()))}</dir>" for d in dirs if d.is_dir()]
+    lines += [f"  <include>{escape(str(data_dir('fonts') / 'fonts.conf'))}</include>", "</fontconfig>", ""]
+    return "\n".join(lines)
+
+
+def _work_dir() -> Path:
+    global _work
+    if _work is None or _work[0] != os.getpid():
+        folder = Path(tempfile.mkdtemp(prefix="shenbao-soffice-"))
+        (folder / "fonts.conf").write_text(_fontconfig_text(), encoding="utf-8")
+        _work = (os.getpid(), folder)
+        atexit.register(_remove, os.getpid(), folder)
+    return _work[1]
+
+
+def _remove(pid: int, folder: Path) -> None:
+    if os.getpid() == pid:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def to_pdf(docx_paths: Sequence[Path], out_dir: Path | None = None, timeout: float = 120) -> list[Path]:
+    """Convert the documents in one LibreOffice run; the PDFs, in the order given, beside each file or in ``out_dir``.
+
+    Every PDF that converts is written, even when others do not; then ``ConversionError`` names each file that
+    failed and why (missing, not a .docx — LibreOffice would render any bytes as plain text —, not loadable).
+    """
+    sources = [Path(p).resolve() for p in docx_paths]
+    target_of = {s: (Path(out_dir).resolve() if out_dir else s.parent) / f"{s.stem}.pdf" for s in sources}
+    owner: dict[Path, Path] = {}
+    for source, target in target_of.items():
+        if owner.setdefault(target, source) != source:
+            raise ConversionError(str(source), f"would overwrite {target}, the PDF of {owner[target]}")
+    failed = {s: reason for s in target_of if (reason := _unusable(s))}
+    rounds: list[dict[str, Path]] = []  # soffice names its output after the stem: one stem per run
+    for source in [s for s in target_of if s not in failed]:
+        free = next((r for r in rounds if source.stem not in r), None)
+        if free is None:
+            rounds.append(free := {})
+        free[source.stem] = source
+    with _lock:
+        for batch in rounds:
+            made, output = _convert(soffice_path(), list(batch.values()), timeout)
+            said = " / ".join(line for line in output.splitlines() if "rror" in line) or "no message"
+            try:
+                for source in batch.values():
+                    pdf = made / f"{source.stem}.pdf"
+                    if pdf.is_file() and pdf.stat().st_size > 0:
+                        _publish(pdf, target_of[source])
+                    else:
+                        failed[source] = f"LibreOffice wrote no PDF ({said})"
+            finally:
+                shutil.rmtree(made, ignore_errors=True)
+    if failed:
+        ordered = [s for s in target_of if s in failed]
+        if len(ordered) == 1:
+            raise ConversionError(str(ordered[0]), failed[ordered[0]])
+        raise ConversionError(", ".join(map(str, ordered)), "; ".join(f"{s.name}: {failed[s]}" for s in ordered))
+    return [target_of[s] for s in sources]
+
+
+def _unusable(source: Path) -> str | None:
+    """Why ``source`` cannot be converted at all, or None."""
+    if not source.is_file():
+        return "no such file"
+    if source.suffix.lower() in {".docx", ".docm", ".dotx"}:
+        try:
+            with zipfile.ZipFile(source) as archive:
+                if "word/document.xml" not in archive.namelist():
+                    return "not a Word document (no word/document.xml in the archive)"
+        except (zipfile.BadZipFile, OSError) as error:
+            return f"not a Word document ({error})"
+    return None
+
+
+def _convert(soffice: Path, sources: list[Path], timeout: float) -> tuple[Path, str]:
+    """Run soffice on ``sources`` into a fresh folder; that folder and what soffice printed."""
+    work = _work_dir()
+    made = Path(tempfile.mkdtemp(prefix="out-", dir=work))
+    profile = work / "profile"
+    command = [str(soffice), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible", "--nologo",
+               "--nodefault", "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir", str(made),
+               *map(str, sources)]
+    env = {**os.environ, "FONTCONFIG_FILE": str(work / "fonts.conf")}
+    # its own session: on a timeout the whole tree goes (the launcher leaves soffice.bin behind otherwise)
+    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               env=env, text=True, errors="replace", start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        shutil.rmtree(made, ignore_errors=True)
+        shutil.rmtree(profile, ignore_errors=True)  # a killed instance leaves its profile locked
+        raise ConversionError(", ".join(map(str, sources)), f"LibreOffice took longer than {timeout:g} s") from None
+    return made, output
+
+
+def _publish(made: Path, target: Path) -> None:
+    """Move ``made`` to ``target`` atomically (through a temporary sibling when they are on different disks)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(made, target)
+        return
+    except OSError as error:
+        if error.errno != errno.EXDEV:
+            raise
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        shutil.copyfile(made, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def to_png(pdf: Path, out: Path, dpi: int = 70, page: int = 1) -> Path:
+    """Page ``page`` of ``pdf`` as a PNG at ``dpi`` (pdftoppm), written atomically to ``out``."""
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        raise ConversionError("pdftoppm", f"poppler-utils not installed; {_INSTALL_HINT}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    root = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}")  # pdftoppm adds .png
+    made = root.with_name(root.name + ".png")
+    command = [pdftoppm, "-png", "-r", str(dpi), "-f", str(page), "-l", str(page), "-singlefile", str(pdf), str(root)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=120)
+        if result.returncode != 0 or not made.is_file():
+            raise ConversionError(str(pdf), f"pdftoppm could not render page {page}: "
+                                            f"{result.stderr.strip() or f'exit status {result.returncode}'}")
+        os.replace(made, out)
+    except subprocess.TimeoutExpired:
+        raise ConversionError(str(pdf), "pdftoppm took longer than 120 s") from None
+    finally:
+        made.unlink(missing_ok=True)
+    return out

@@ -1,0 +1,150 @@
+"""Linting a Word template a user edited: Jinja syntax, tags that match no field, required fields never printed.
+
+The template's XML is read as docxtpl will render it (tags split over runs joined, ``{%tr``/``{%p`` tags
+resolved), parsed by the same sandboxed environment, and every dotted path it prints is compared with the
+form's schema. Loop variables stand for the items of their list: ``{%tr for item in ip %}{{ item.title }}``
+prints ``ip[].title``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from docxtpl import DocxTemplate
+from jinja2 import TemplateSyntaxError, nodes
+
+from .catalogue import form, resolve
+from .errors import UnusableInput
+from .render import environment
+
+CONTEXT_EXTRAS = {"doc_number", "loop"}  # names the renderer adds to every context
+
+
+@dataclass(frozen=True)
+class TemplateFinding:
+    """One problem of a template: ``kind`` is ``syntax``, ``unknown-field`` or ``required-not-printed``."""
+
+    kind: str
+    path: str
+    message: str
+
+
+def template_xml(path: str | Path) -> str:
+    """The document XML of a template, patched as docxtpl patches it before rendering."""
+    try:
+        document = DocxTemplate(str(path))
+        document.init_docx()
+        return document.patch_xml(document.get_xml())
+    except FileNotFoundError:
+        raise UnusableInput(str(path), "文件不存在 (no such file)") from None
+    except Exception as exc:  # zipfile.BadZipFile, KeyError, lxml errors: not a .docx
+        raise UnusableInput(str(path), f"不是有效的 Word 文档（.docx）：{type(exc).__name__}") from None
+
+
+def schema_paths(form_id: str) -> tuple[set[str], set[str]]:
+    """Every dotted field path of the form (lists as ``name[]``), and the required leaves among them."""
+    root = form(form_id).schema
+    paths: set[str] = set()
+    required: set[str] = set()
+
+    def walk(node: dict[str, Any], path: str, needed: bool) -> None:
+        node = resolve(node, root)
+        if path:
+            paths.add(path)
+        properties = node.get("properties", {})
+        for name, child in properties.items():
+            child_needed = needed and name in node.get("required", [])
+            walk(child, f"{path}.{name}" if path else name, child_needed)
+        items = resolve(node.get("items", {}), root) if node.get("type") == "array" else None
+        if items is not None and items.get("type") == "object":
+            walk(items, f"{path}[]", needed)
+        elif items is not None:
+            paths.add(f"{path}[]")  # a list of texts or numbers is printed whole
+        if needed and path and not properties and (items is None or items.get("type") != "object"):
+            required.add(path)
+
+    walk(root, "", True)
+    return paths, required
+
+
+def printed_paths(tree: nodes.Template) -> set[str]:
+    """Dotted paths the template reads, loop variables replaced by their list (``item.x`` → ``ip[].x``)."""
+    found: set[str] = set()
+
+    def dotted(node: nodes.Node, aliases: dict[str, str]) -> str | None:
+        parts: list[str] = []
+        while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+            if isinstance(node, nodes.Getattr):
+                parts.append(node.attr)
+            elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+                parts.append(node.arg.value)
+            else:
+                return None
+            node = node.node
+        if not isinstance(node, nodes.Name):
+            return None
+        return ".".join([aliases.get(node.name, node.name)] + parts[::-1])
+
+    def visit(node: nodes.Node, aliases: dict[str, str]) -> None:
+        if isinstance(node, nodes.For) and isinstance(node.target, nodes.Name):
+            source = dotted(node.iter, aliases)
+            visit(node.iter, aliases)
+            inner = {**aliases, node.target.name: f"{source}[]"} if source else aliases
+            for child in node.body + node.else_ + ([node.test] if node.test else []):
+                visit(child, inner)
+            return
+        if isinstance(node, (nodes.Getattr, nodes.Getitem, nodes.Name)):
+            path = dotted(node, aliases)
+            if path is not None:
+                found.add(path)
+                if isinstance(node, (nodes.Getattr, nodes.Getitem)):
+                    _visit_subscripts(node, aliases, visit)
+                return
+        for child in node.iter_child_nodes():
+            visit(child, aliases)
+
+    visit(tree, {})
+    return found
+
+
+def _visit_subscripts(node: nodes.Node, aliases: dict[str, str], visit: Any) -> None:
+    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
+        if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const):
+            visit(node.arg, aliases)
+        node = node.node
+
+
+def check_template(path: str | Path, form_id: str) -> list[TemplateFinding]:
+    """Every problem of the template at ``path`` for the form ``form_id``."""
+    xml = template_xml(path)
+    try:
+        tree = environment().parse(xml)
+    except TemplateSyntaxError as exc:
+        around = _around(xml, exc.lineno)
+        return [TemplateFinding("syntax", f"line {exc.lineno}", f"Jinja 语法错误：{exc.message}（附近文字：{around}）")]
+    known, required = schema_paths(form_id)
+    used = printed_paths(tree)
+    findings = []
+    for path in sorted(used):
+        root = path.split(".")[0].removesuffix("[]")
+        if path not in known and root not in CONTEXT_EXTRAS and not _is_list_helper(path, known):
+            findings.append(TemplateFinding("unknown-field", path, f"模板中的「{path}」不是表单 {form_id} 的字段"))
+    for path in sorted(required):
+        if path not in used:
+            findings.append(TemplateFinding("required-not-printed", path, f"必填字段「{path}」在模板中没有打印"))
+    return findings
+
+
+def _is_list_helper(path: str, known: set[str]) -> bool:
+    """``ip.length`` style reads of list attributes Jinja allows (rare); also the list itself."""
+    return path.rsplit(".", 1)[0] in known and path.rsplit(".", 1)[-1] in {"length"}
+
+
+def _around(xml: str, lineno: int | None) -> str:
+    lines = xml.splitlines()
+    index = max((lineno or 1) - 1, 0)
+    text = " ".join(re.sub(r"<[^>]+>", "", line) for line in lines[max(index - 2, 0): index + 3])
+    return re.sub(r"\s+", " ", text).strip()[:160]

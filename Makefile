@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 
 # LibreOffice, poppler and the open fonts that stand in for the customary Chinese ones (see fonts/fonts.conf and
 # toolkit/convert.py), once: apt only for what is missing (as root, or through sudo), and FandolFang (仿宋) taken
-# alone out of the texlive-lang-chinese .deb into $(FONTS)/fandol, without installing TeX. The marker makes a second
+# alone out of the texlive-lang-chinese .deb into .fonts/fandol, without installing TeX. The marker makes a second
 # run instant; delete it to check again.
 SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-noto-cjk-extra fonts-arphic-gkai00mp \
                    poppler-utils fontconfig fonts-liberation

@@ -32,6 +32,9 @@ def test_wheel_carries_schemas_rules_and_samples(wheel: Path) -> None:
         if (ROOT / "schemas" / f"{form_id}.rules.toml").exists():
             assert f"toolkit/schemas/{form_id}.rules.toml" in names
     assert "toolkit/py.typed" in names
+    assert "toolkit/fonts/fonts.conf" in names
+    for template in (ROOT / "templates").glob("*.docx"):
+        assert f"toolkit/templates/{template.name}" in names
     assert any(n.endswith("entry_points.txt") for n in names)
 
 

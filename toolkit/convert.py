@@ -41,7 +41,7 @@ _FONT_DIRS = (_PACKAGE.parent / ".fonts", Path("/usr/share/texlive/texmf-dist/fo
 _DEBIAN_SOFFICE = Path("/usr/lib/libreoffice/program/soffice")
 _INSTALL_HINT = "`make system` installs LibreOffice, poppler-utils and the fonts"
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # one soffice at a time per process: they share its profile
 _work: tuple[int, Path] | None = None  # (pid, folder): a forked child makes its own
 
 
@@ -69,13 +69,15 @@ def _fontconfig_text() -> str:
 
 
 def _work_dir() -> Path:
+    """This process's folder: its fonts.conf and its LibreOffice profile."""
     global _work
-    if _work is None or _work[0] != os.getpid():
-        folder = Path(tempfile.mkdtemp(prefix="shenbao-soffice-"))
-        (folder / "fonts.conf").write_text(_fontconfig_text(), encoding="utf-8")
-        _work = (os.getpid(), folder)
-        atexit.register(_remove, os.getpid(), folder)
-    return _work[1]
+    with _lock:
+        if _work is None or _work[0] != os.getpid():
+            folder = Path(tempfile.mkdtemp(prefix="shenbao-soffice-"))
+            (folder / "fonts.conf").write_text(_fontconfig_text(), encoding="utf-8")
+            _work = (os.getpid(), folder)
+            atexit.register(_remove, os.getpid(), folder)
+        return _work[1]
 
 
 def _remove(pid: int, folder: Path) -> None:
@@ -88,6 +90,8 @@ def to_pdf(docx_paths: Sequence[Path], out_dir: Path | None = None, timeout: flo
 
     Every PDF that converts is written, even when others do not; then ``ConversionError`` names each file that
     failed and why (missing, not a .docx — LibreOffice would render any bytes as plain text —, not loadable).
+    ``timeout`` bounds one LibreOffice run, all its documents together (documents of the same name from different
+    folders need a run each).
     """
     sources = [Path(p).resolve() for p in docx_paths]
     target_of = {s: (Path(out_dir).resolve() if out_dir else s.parent) / f"{s.stem}.pdf" for s in sources}

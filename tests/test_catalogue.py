@@ -70,7 +70,10 @@ def test_schema_passes_the_metaschema(form_id: str) -> None:
 
 def test_schema_carries_its_place_in_the_policy(form_id: str) -> None:
     schema = _schema(form_id)
-    for key in ("title", "description", "x-kind", "x-policy", "x-clause", "x-seed", "x-order"):
+    keys = ("title", "description", "x-kind", "x-policy", "x-clause", "x-seed", "x-order")
+    if form_id == "rejection-notice":  # for every form: it belongs to no one policy
+        keys = ("title", "description", "x-kind", "x-policy", "x-order")
+    for key in keys:
         assert schema.get(key), f"{form_id}: top-level {key} missing"
 
 
@@ -153,3 +156,11 @@ def _keywords(node: Any) -> set[str]:
 
 def test_schema_uses_only_keywords_shared_by_draft7_and_2020_12(form_id: str) -> None:
     assert _keywords(_schema(form_id)) <= SHARED_KEYWORDS, _keywords(_schema(form_id)) - SHARED_KEYWORDS
+
+
+def test_validating_leaves_the_schema_as_it_was(form_id: str) -> None:
+    """The fast check compiles a copy: fastjsonschema rewrites the schema it is given (a bug seen once)."""
+    before = json.dumps(toolkit.schema(form_id), sort_keys=True)
+    toolkit.validate(form_id, {})
+    toolkit.validate(form_id, sample(form_id))
+    assert json.dumps(toolkit.schema(form_id), sort_keys=True) == before

@@ -6,6 +6,7 @@ metadata under ``x-`` keys) and, beside it, ``<id>.rules.toml`` (its eligibility
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,7 +69,8 @@ class Form:
         subset, ``tests/test_robustness.py`` checks both validators agree). Only an application it rejects
         goes through ``validator`` to collect every finding.
         """
-        draft7 = {**self.schema, "$schema": "http://json-schema.org/draft-07/schema#"}
+        # a deep copy: fastjsonschema rewrites the schema it compiles (its $ref resolution)
+        draft7 = {**copy.deepcopy(self.schema), "$schema": "http://json-schema.org/draft-07/schema#"}
         formats = {name: partial(FORMAT_CHECKER.conforms, format=name) for name in FORMAT_CHECKER.checkers}
         check = fastjsonschema.compile(draft7, formats=formats, use_default=False)
 

@@ -16,6 +16,7 @@ import click
 from rich.cells import cell_len
 
 from . import catalogue, convert, template_check, validation
+from . import decision as deciding
 from . import render as rendering
 from .errors import ShenbaoError, UnusableInput
 
@@ -109,6 +110,32 @@ def render_command(form_id: str, data_file: str, output: str, pdf: bool, draft: 
         written += convert.to_pdf(written)
     for path in written:
         click.echo(f"已生成 {path}")
+
+
+@cli.command("decide")
+@click.argument("form_id")
+@click.argument("application", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The notice (.docx) to write.")
+@click.option("--decision", type=click.Path(dir_okay=False),
+              help="The office's part of the notice (JSON: issuer, number, dates …); default: the notice's sample.")
+@click.option("--pdf", is_flag=True, help="Also write the notice as PDF beside it.")
+def decide_command(form_id: str, application: str, output: str, decision: str | None, pdf: bool) -> None:
+    """Validate APPLICATION and render its approval notice, or the 不予通过通知 citing every failed rule."""
+    catalogue.form(form_id)
+    data = validation.load_application(application)
+    report, notice_id, notice = deciding.decide(form_id, data, deciding.load_decision(decision))
+    click.echo(_report_text(validation.Report(report.form, application, report.findings, report.notes)))
+    notice_report = validation.validate(notice_id, notice, decision or f"{notice_id} sample")
+    if not notice_report.ok:
+        click.echo(_report_text(notice_report))
+        click.echo(f"shenbao: 通知 {notice_id} 的数据不完整，未生成；请在 --decision 文件中补全", err=True)
+        sys.exit(1)
+    written = [rendering.render(notice_id, notice, output)]
+    if pdf:
+        written += convert.to_pdf(written)
+    verdict = "通过" if report.ok else "不予通过"
+    for path in written:
+        click.echo(f"已生成 {path}（{verdict}：{catalogue.form(notice_id).title}）")
 
 
 @cli.command("convert")

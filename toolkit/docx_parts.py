@@ -31,6 +31,13 @@ FORM_MARGINS = {"top": Mm(25), "bottom": Mm(25), "left": Mm(28), "right": Mm(26)
 TEXT_WIDTH_MM = 156
 GB9704_LINE_PITCH = Pt(28.95)  # 22 lines on the 225 mm block (check)
 LABEL_SHADE = "E7E6E6"
+MARK_SIZE = 36  # 发文机关标志, pt (GB/T 9704 7.2.1 leaves it to the issuer, no larger than 22 × 15 mm a character)
+
+
+def mark_half_points(mark: str) -> int:
+    """The size of the 发文机关标志 in half-points: 36 pt, or less so that the mark stays on one line."""
+    widest = int(TEXT_WIDTH_MM * 72 / 25.4 / max(len(mark), 1) * 0.96)
+    return 2 * min(MARK_SIZE, widest)
 
 
 def style_run(run: Run, font: str = FANGSONG, size: float = SIZE["三号"], bold: bool = False,

@@ -220,6 +220,12 @@ class _Compiler:
 
     _Tuple = _List
 
+    def _Dict(self, node: ast.Dict) -> Compiled:
+        if any(k is None for k in node.keys):
+            raise self.fail(node, "`**` is not allowed")
+        pairs = [(self.compile(k), self.compile(v)) for k, v in zip(node.keys, node.values, strict=True)]
+        return lambda scope: {key(scope): value(scope) for key, value in pairs}
+
     def _UnaryOp(self, node: ast.UnaryOp) -> Compiled:
         operand = self.compile(node.operand)
         if isinstance(node.op, ast.Not):

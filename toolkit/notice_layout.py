@@ -26,6 +26,7 @@ from .docx_parts import (
     GB9704_MARGINS,
     HEITI,
     KAITI,
+    MARK_SIZE,
     RED,
     SIZE,
     TEXT_WIDTH_MM,
@@ -54,7 +55,6 @@ CHAR_MM = SIZE["三号"] * 25.4 / 72  # one 3号 character, in mm
 _CONTROL = re.compile(r"^\s*\{%-?\s*(.*?)\s*-?%\}\s*$")
 _LEVELS = [(re.compile(r"^[一二三四五六七八九十]+、"), 1), (re.compile(r"^（[一二三四五六七八九十]+）"), 2),
            (re.compile(r"^\d+[．.]"), 3), (re.compile(r"^[（(]\d+[)）]"), 4)]
-MARK_SIZE = 36  # 发文机关标志 (GB/T 9704 7.2.1 leaves the size to the issuer: no larger than 22 × 15 mm)
 
 
 def notice_source(form_id: str) -> dict[str, Any]:
@@ -106,7 +106,9 @@ class NoticeLayout:
 
     def masthead(self) -> None:
         mark = set_paragraph(self.doc.add_paragraph(), align=WD_ALIGN_PARAGRAPH.CENTER, size=MARK_SIZE, after=24)
-        add_text(mark, "{{ issuer.mark }}", font=XIAOBIAOSONG, size=MARK_SIZE, color=RED)
+        run = add_text(mark, "{{ issuer.mark }}", font=XIAOBIAOSONG, size=MARK_SIZE, color=RED)
+        for size in run._r.rPr.iter(qn("w:sz"), qn("w:szCs")):  # shrunk to one line by the renderer
+            size.set(qn("w:val"), "{{ mark_half_points }}")
         number = self.para("{{ doc_number }}", indent=0, align=WD_ALIGN_PARAGRAPH.CENTER, before=12)
         paragraph_border(number, "bottom", "FF0000", eighths=12, space_pt=11)  # red rule 4 mm below
 
@@ -164,7 +166,7 @@ class NoticeLayout:
         right (GB/T 9704 7.3.5)."""
         self.para("", indent=0)
         right = 4 * CHAR_MM
-        width = 62.0
+        width = 84.0
         widths = [round(TEXT_WIDTH_MM - width - right, 1), width, round(right, 1)]
         table = new_table(self.doc, widths, borders=False)
         rows = [("{%tr if sealed %}", None), ("{{ signatory }}", WD_ALIGN_PARAGRAPH.CENTER),
@@ -208,12 +210,10 @@ class NoticeLayout:
         self.doc.add_paragraph()  # a floating table needs a paragraph to anchor to
 
     def certificate(self) -> None:
-        self.para("", indent=0, before=40)
         paragraph = set_paragraph(self.doc.add_paragraph(), align=WD_ALIGN_PARAGRAPH.CENTER, size=SIZE["小初"],
-                                  after=30)
+                                  before=36, after=30)
         add_text(paragraph, self.source["title"].strip(), font=XIAOBIAOSONG, size=SIZE["小初"], color=RED)
         self.body()
-        self.para("", indent=0, before=30)
         self.signature(seal_aware=False)
 
 

@@ -26,6 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from .catalogue import field_choices, form
+from .docx_parts import mark_half_points
 from .errors import ShenbaoError
 from .figures import chinese_date, decimal_text, percent_text
 from .resources import data_dir
@@ -146,7 +147,12 @@ def context(form_id: str, data: Mapping[str, Any]) -> dict[str, Any]:
     issuer, number = data.get("issuer"), data.get("number")
     if isinstance(issuer, Mapping) and isinstance(number, Mapping):
         result["doc_number"] = f"{issuer.get('code', '')}〔{number.get('year', '')}〕{number.get('serial', '')}号"
+    if isinstance(issuer, Mapping):
+        result["mark_half_points"] = mark_half_points(str(issuer.get("mark", "")))
     return result
+
+
+
 
 
 def render(form_id: str, data: Mapping[str, Any], out: str | Path, draft: bool = False,
@@ -156,7 +162,7 @@ def render(form_id: str, data: Mapping[str, Any], out: str | Path, draft: bool =
     document = DocxTemplate(str(template or template_path(form_id)))
     try:
         document.render(context(form_id, data), jinja_env=environment(draft, form_id), autoescape=True)
-    except TemplateError as exc:
+    except (TemplateError, OverflowError) as exc:  # OverflowError: the sandbox's cap on range()
         around = " … ".join(line.strip() for line in getattr(exc, "docx_context", []) if line.strip())
         where = f"（附近文字：{around}）" if around else ""
         raise TemplateProblem(f"{template or template_path(form_id)}: 模板错误 {exc}{where}") from None

@@ -20,7 +20,8 @@ from .catalogue import form, resolve
 from .errors import UnusableInput
 from .render import environment
 
-CONTEXT_EXTRAS = {"doc_number", "loop"}  # names the renderer adds to every context
+CONTEXT_EXTRAS = {"doc_number", "mark_half_points", "loop"}  # names the renderer adds to every context
+DERIVED = {"doc_number": {"issuer.code", "number.year", "number.serial"}}  # … and the fields they print
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ def template_xml(path: str | Path) -> str:
     try:
         document = DocxTemplate(str(path))
         document.init_docx()
-        return document.patch_xml(document.get_xml())
+        return re.sub(r"<w:p([ >])", r"\n<w:p\1", document.patch_xml(document.get_xml()))  # a line a paragraph
     except FileNotFoundError:
         raise UnusableInput(str(path), "文件不存在 (no such file)") from None
     except Exception as exc:  # zipfile.BadZipFile, KeyError, lxml errors: not a .docx
@@ -127,12 +128,14 @@ def check_template(path: str | Path, form_id: str) -> list[TemplateFinding]:
         return [TemplateFinding("syntax", f"line {exc.lineno}", f"Jinja 语法错误：{exc.message}（附近文字：{around}）")]
     known, required = schema_paths(form_id)
     used = printed_paths(tree)
+    used |= {field for name, fields in DERIVED.items() if name in used for field in fields}
     findings = []
     for path in sorted(used):
         root = path.split(".")[0].removesuffix("[]")
         if path not in known and root not in CONTEXT_EXTRAS and not _is_list_helper(path, known):
             findings.append(TemplateFinding("unknown-field", path, f"模板中的「{path}」不是表单 {form_id} 的字段"))
-    for path in sorted(required):
+    unprinted = set(form(form_id).schema.get("x-not-printed", []))  # data the layout knowingly does not print
+    for path in sorted(required - unprinted):
         if path not in used:
             findings.append(TemplateFinding("required-not-printed", path, f"必填字段「{path}」在模板中没有打印"))
     return findings

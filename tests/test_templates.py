@@ -1,0 +1,93 @@
+"""The committed templates: up to date with their sources, one run per tag, clean under `template check`,
+and the lint catches what a user's edit can break."""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, form_ids
+from docx import Document
+
+import toolkit
+from toolkit.template_build import build
+from toolkit.template_check import check_template
+
+TEMPLATES = ROOT / "templates"
+
+
+def _xml(path: Path) -> str:
+    with zipfile.ZipFile(path) as archive:
+        return archive.read("word/document.xml").decode("utf-8")
+
+
+def test_every_form_and_notice_has_a_template() -> None:
+    assert sorted(p.stem for p in TEMPLATES.glob("*.docx")) == form_ids()
+
+
+@pytest.mark.parametrize("form_id", form_ids())
+def test_template_is_up_to_date_with_its_sources(form_id: str, tmp_path: Path) -> None:
+    fresh = build(toolkit.form(form_id), tmp_path)
+    assert _xml(fresh) == _xml(TEMPLATES / f"{form_id}.docx"), "run `python -m toolkit.template_build`"
+
+
+@pytest.mark.parametrize("form_id", form_ids())
+def test_every_tag_sits_inside_one_run_and_no_content_controls(form_id: str) -> None:
+    xml = _xml(TEMPLATES / f"{form_id}.docx")
+    assert "<w:sdt" not in xml
+    for text in re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", xml):
+        assert text.count("{{") == text.count("}}") and text.count("{%") == text.count("%}"), text
+
+
+@pytest.mark.parametrize("form_id", form_ids())
+def test_own_templates_pass_the_lint(form_id: str) -> None:
+    assert check_template(TEMPLATES / f"{form_id}.docx", form_id) == []
+
+
+def _edited(tmp_path: Path, form_id: str, old: str, new: str) -> Path:
+    document = Document(str(TEMPLATES / f"{form_id}.docx"))
+    for paragraph in [p for t in document.tables for r in t.rows for c in r.cells for p in c.paragraphs] + list(
+            document.paragraphs):
+        for run in paragraph.runs:
+            if old in run.text:
+                run.text = run.text.replace(old, new)
+    out = tmp_path / "edited.docx"
+    document.save(str(out))
+    return out
+
+
+def test_lint_finds_an_unknown_tag_and_a_required_field_left_out(tmp_path: Path) -> None:
+    form_id = "tj-productivity-center-application"
+    path = _edited(tmp_path, form_id, "{{ center.uscc }}", "{{ center.usc }}")
+    findings = {(f.kind, f.path) for f in check_template(path, form_id)}
+    assert findings == {("unknown-field", "center.usc"), ("required-not-printed", "center.uscc")}
+
+
+def test_lint_shows_a_syntax_error_with_the_text_around_it(tmp_path: Path) -> None:
+    form_id = "tj-productivity-center-application"
+    path = _edited(tmp_path, form_id, "{{ center.uscc }}", "{{ center.uscc }")
+    [finding] = check_template(path, form_id)
+    assert finding.kind == "syntax" and "统一社会信用代码" in finding.message
+
+
+def test_lint_refuses_a_file_that_is_not_a_docx(tmp_path: Path) -> None:
+    path = tmp_path / "x.docx"
+    path.write_text("not a zip", encoding="utf-8")
+    with pytest.raises(toolkit.UnusableInput, match="不是有效的 Word 文档"):
+        check_template(path, "tj-productivity-center-application")
+
+
+def test_a_user_template_renders_in_the_sandbox(tmp_path: Path) -> None:
+    from conftest import sample
+    from test_render import docx_text
+    from toolkit.render import TemplateProblem, render
+
+    form_id = "tj-productivity-center-application"
+    probing = _edited(tmp_path, form_id, "{{ center.uscc }}", "{{ center.__class__.__mro__ }}")
+    text = docx_text(render(form_id, sample(form_id), tmp_path / "out.docx", template=probing))
+    assert "class" not in text and "object" not in text  # the sandbox hides Python's internals
+    exhausting = _edited(tmp_path, form_id, "{{ center.uscc }}", "{{ range(10**9)|list|length }}")
+    with pytest.raises(TemplateProblem):
+        render(form_id, sample(form_id), tmp_path / "out.docx", template=exhausting)

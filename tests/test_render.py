@@ -95,13 +95,14 @@ def test_no_tag_is_left(rendered: dict[str, Path], form_id: str) -> None:
 def test_pdf_text_holds_the_values(pdfs: dict[str, Path], form_id: str) -> None:
     import pdfplumber
 
-    parts = []
+    pages, cells = [], []
     with pdfplumber.open(pdfs[form_id]) as pdf:
-        for page in pdf.pages:  # the page's text, and each table cell's (a wrapped cell is split in the former)
-            parts.append(page.extract_text() or "")
-            parts += [cell for table in page.extract_tables() for row in table for cell in row if cell]
+        for page in pdf.pages:  # the running text, and each table cell's (a wrapped cell is split in the former)
+            pages.append(page.extract_text() or "")
+            cells += [cell for table in page.extract_tables() for row in table for cell in row if cell]
             page.close()
-    text = "|".join(squeeze(part) for part in parts)
+    running = "".join(re.sub(r"—\d+—$", "", squeeze(page)) for page in pages)  # without the page numbers
+    text = "|".join([running] + [squeeze(cell) for cell in cells])
     values = [str(shown(v)) for _, v in printed_leaves(form_id) if len(str(shown(v))) < 40]
     missing = [v for v in values if squeeze(v) not in text]
     assert not missing, f"{form_id}: not in the PDF: {missing[:5]}"

@@ -82,6 +82,7 @@ def test_lint_refuses_a_file_that_is_not_a_docx(tmp_path: Path) -> None:
 def test_a_user_template_renders_in_the_sandbox(tmp_path: Path) -> None:
     from conftest import sample
     from test_render import docx_text
+
     from toolkit.render import TemplateProblem, render
 
     form_id = "tj-productivity-center-application"

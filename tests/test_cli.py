@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, changed, sample
 
+import toolkit
 from toolkit.cli import main
 
 FORM = "tj-productivity-center-application"
@@ -156,6 +157,59 @@ def test_missing_arguments_are_usage_errors(shenbao) -> None:
 
 
 def test_every_command_has_help(shenbao) -> None:
-    for command in ("forms", "schema", "skeleton", "validate"):
+    for command in ("forms", "schema", "skeleton", "validate", "render", "decide", "convert", "template"):
         code, out, _ = shenbao(command, "--help")
         assert code == 0 and "Usage: shenbao" in out
+
+
+def test_render_refuses_an_invalid_form_unless_draft(shenbao, tmp_path: Path) -> None:
+    bad = _write(tmp_path, "bad.json", changed(sample(FORM), {"center.iso9001_certified": False}))
+    out = tmp_path / "out.docx"
+    code, stdout, err = shenbao("render", FORM, bad, "-o", str(out))
+    assert code == 1 and not out.exists()
+    assert "须通过ISO9001质量管理体系认证" in stdout and "--draft" in err
+    code, stdout, _ = shenbao("render", FORM, bad, "-o", str(out), "--draft")
+    assert code == 0 and out.exists() and stdout == f"已生成 {out}\n"
+
+
+def test_render_with_pdf(shenbao, tmp_path: Path) -> None:
+    out = tmp_path / "application.docx"
+    code, stdout, _ = shenbao("render", FORM, SAMPLE, "-o", str(out), "--pdf")
+    assert code == 0 and out.with_suffix(".pdf").stat().st_size > 10_000
+    assert stdout.splitlines() == [f"已生成 {out}", f"已生成 {out.with_suffix('.pdf')}"]
+
+
+def test_render_unusable_input(shenbao, tmp_path: Path) -> None:
+    code, out, err = shenbao("render", FORM, str(tmp_path / "none.json"), "-o", str(tmp_path / "x.docx"))
+    assert code == 2 and "文件不存在" in err and "Traceback" not in err
+
+
+def test_decide_approval_and_rejection(shenbao, tmp_path: Path) -> None:
+    notice = tmp_path / "notice.docx"
+    code, stdout, _ = shenbao("decide", FORM, SAMPLE, "-o", str(notice))
+    title = toolkit.form("tj-productivity-center-inclusion-notice").title
+    assert code == 0 and stdout.splitlines()[-1] == f"已生成 {notice}（通过：{title}）"
+    bad = _write(tmp_path, "bad.json", changed(sample(FORM), {"staff.total": 14, "staff.bachelor_or_above": 10}))
+    code, stdout, _ = shenbao("decide", FORM, bad, "-o", str(notice))
+    title = toolkit.form("rejection-notice").title
+    assert code == 1 and stdout.splitlines()[-1] == f"已生成 {notice}（不予通过：{title}）"
+    assert "企业类中心从业人员 14人，少于 15人" in stdout
+
+
+def test_decide_a_form_without_an_approval_notice(shenbao) -> None:
+    form_id = "xm-enterprise-request"
+    code, _, err = shenbao("decide", form_id, str(ROOT / "samples" / f"{form_id}.json"), "-o", "/tmp/never.docx")
+    assert code == 2 and "没有对应的审批通知" in err
+
+
+def test_template_check_command(shenbao) -> None:
+    template = str(ROOT / "templates" / f"{FORM}.docx")
+    code, out, _ = shenbao("template", "check", template, "--form", FORM)
+    assert (code, out) == (0, f"✓ {template}：模板与表单 {FORM} 一致\n")
+    code, out, _ = shenbao("template", "check", template, "--form", "tj-assistance-record")
+    assert code == 1 and "unknown-field center.name" in out
+
+
+def test_convert_missing_file_is_a_usage_error(shenbao, tmp_path: Path) -> None:
+    code, _, err = shenbao("convert", str(tmp_path / "none.docx"))
+    assert code == 2 and "does not exist" in err

@@ -120,7 +120,9 @@ def render_command(form_id: str, data_file: str, output: str, pdf: bool, draft: 
               help="The office's part of the notice (JSON: issuer, number, dates …); default: the notice's sample.")
 @click.option("--pdf", is_flag=True, help="Also write the notice as PDF beside it.")
 def decide_command(form_id: str, application: str, output: str, decision: str | None, pdf: bool) -> None:
-    """Validate APPLICATION and render its approval notice, or the 不予通过通知 citing every failed rule."""
+    """Validate APPLICATION and render its approval notice, or the 不予通过通知 citing every failed rule.
+
+    Exit 0 when approved, 1 when the rejection notice was written, 2 when no notice could be made."""
     catalogue.form(form_id)
     data = validation.load_application(application)
     report, notice_id, notice = deciding.decide(form_id, data, deciding.load_decision(decision))
@@ -136,6 +138,7 @@ def decide_command(form_id: str, application: str, output: str, decision: str | 
     verdict = "通过" if report.ok else "不予通过"
     for path in written:
         click.echo(f"已生成 {path}（{verdict}：{catalogue.form(notice_id).title}）")
+    sys.exit(0 if report.ok else 1)
 
 
 @cli.command("convert")

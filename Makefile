@@ -47,7 +47,8 @@ $(FONTS)/.installed:
 	fi
 	@touch $@
 
-# The main job on every sample: the catalogue, a blank form, and each sample checked against its policy.
+# The main job on every sample: the catalogue, a blank form, each sample checked against its policy and rendered
+# as Word, PDF and a PNG of page 1; an approval and a rejection notice decided from applications.
 demo: install
 	mkdir -p $(OUT)/validation $(OUT)/skeletons $(OUT)/documents
 	$(BIN)/shenbao forms | tee $(OUT)/forms.txt
@@ -57,6 +58,11 @@ demo: install
 		$(BIN)/shenbao validate --json $$id samples/$$id.json > $(OUT)/validation/$$id.json || exit 1; \
 		$(BIN)/shenbao render $$id samples/$$id.json -o $(OUT)/documents/$$id.docx || exit 1; \
 	done
+	$(BIN)/shenbao decide tj-high-tech-enterprise-application samples/tj-high-tech-enterprise-application.json \
+		-o $(OUT)/documents/decision-approved.docx
+	$(BIN)/shenbao decide tj-high-tech-enterprise-application \
+		examples/tj-high-tech-enterprise-application.failing.json -o $(OUT)/documents/decision-rejected.docx; \
+		test $$? -eq 1  # the example fails three rules: a 不予通过通知 citing them, exit 1
 	$(BIN)/shenbao convert --png $(OUT)/documents/*.docx
 	@echo "demo: reports, documents (.docx, .pdf, .png of page 1) written to $(OUT)/"
 

@@ -95,6 +95,26 @@ def paragraph_border(paragraph: Paragraph, side: str = "bottom", color: str = "F
     borders.append(edge)
 
 
+def no_autospace(document: Document) -> None:
+    """Switch off the automatic gap between Chinese and Latin text or digits (``w:autoSpaceDE/DN``).
+
+    The gap is typographic only, but PDF extractors read it as a space (``2024 年``); a form whose values
+    must come back out of its PDF exactly does without it."""
+    defaults = document.styles.element.find(qn("w:docDefaults"))
+    ppr_default = defaults.find(qn("w:pPrDefault"))
+    if ppr_default is None:
+        ppr_default = OxmlElement("w:pPrDefault")
+        defaults.append(ppr_default)
+    ppr = ppr_default.find(qn("w:pPr"))
+    if ppr is None:
+        ppr = OxmlElement("w:pPr")
+        ppr_default.append(ppr)
+    for name in ("w:autoSpaceDE", "w:autoSpaceDN"):
+        element = OxmlElement(name)
+        element.set(qn("w:val"), "0")
+        ppr.append(element)
+
+
 def page_setup(document: Document, margins: dict[str, Mm], even_odd: bool = False) -> None:
     section = document.sections[0]
     section.start_type = WD_SECTION.NEW_PAGE

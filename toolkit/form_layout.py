@@ -9,6 +9,7 @@ fields are long enough to take a whole row.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from docx import Document as new_document
@@ -31,6 +32,7 @@ from .docx_parts import (
     chinese_numeral,
     merge_row,
     new_table,
+    no_autospace,
     page_break,
     page_numbers,
     page_setup,
@@ -45,6 +47,22 @@ _DICT_ATTRIBUTES = set(dir(dict))
 COVER_KINDS = {"申请表", "建设方案", "评估材料", "报告"}
 LONG_TEXT = 40  # characters of the sample beyond which a text field takes a whole row
 TABLE_COLUMNS = 6  # a list with more columns than this is laid out item by item
+
+
+@dataclass
+class Slot:
+    """A place on the form where a value is printed, in the order a reader meets it: what extraction looks for.
+
+    ``field``: a label cell and its value cell; ``list``: a table with a header row of ``columns`` and a row
+    per item; ``blocks``: a list laid out item by item, each item's slots in ``items``; ``text``: a heading
+    (``label``) followed by paragraphs of text."""
+
+    kind: str
+    label: str
+    path: str
+    node: dict[str, Any] = field(default_factory=dict)
+    columns: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    items: list[Slot] = field(default_factory=list)
 
 
 def access(path: str, name: str) -> str:
@@ -82,6 +100,7 @@ class FormLayout:
         self.doc = new_document()
         self.sections = 0
         self.list_path = ""  # the schema path of the list whose items ``item`` stands for
+        self.slots: list[Slot] = []  # where each value is printed, in reading order
 
     # --- schema helpers ------------------------------------------------------------------------------
 
@@ -111,6 +130,7 @@ class FormLayout:
         normal.element.get_or_add_rPr().get_or_add_rFonts().set(
             "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia", FANGSONG)
         page_setup(self.doc, FORM_MARGINS)
+        no_autospace(self.doc)
         if self.form.kind in COVER_KINDS:
             self.cover()
         else:
@@ -191,7 +211,7 @@ class FormLayout:
         title = node.get("title", name)
         if self.is_outline_text(node, name):
             self.heading(title, 1)
-            self.narrative(access("", name))
+            self.narrative(access("", name), title)
         elif self.is_list_of_objects(node):
             self.heading(self.section_title(title), 1)
             self.list_table(access("", name), self.node(node["items"]))
@@ -202,7 +222,8 @@ class FormLayout:
             self.heading(self.section_title(title) if not self.plan else title, 1 if not self.plan else 2)
             self.object_rows(access("", name), node, self.sample.get(name, {}))
 
-    def narrative(self, expression: str) -> None:
+    def narrative(self, expression: str, title: str) -> None:
+        self.slots.append(Slot("text", title, self.dotted(expression)))
         paragraph = set_paragraph(self.doc.add_paragraph(), size=SIZE["三号"], first_indent_chars=2,
                                   exact_pitch=Pt(28))
         add_text(paragraph, "{{ %s }}" % expression, font=FANGSONG, size=SIZE["三号"])
@@ -218,7 +239,7 @@ class FormLayout:
                 if child.get("type") == "object":
                     self.outline(access(path, name), child, value, level + 1)
                 else:
-                    self.narrative(access(path, name))
+                    self.narrative(access(path, name), child.get("title", name))
             elif self.is_list_of_objects(child) or child.get("type") == "object":
                 self.fields_table(path, loose, sample)
                 loose = []
@@ -243,7 +264,7 @@ class FormLayout:
 
     def _rows(self, table: Any, path: str, node: dict[str, Any], sample: dict[str, Any],
               later: list[tuple[str, dict[str, Any]]]) -> None:
-        pending: list[tuple[str, str]] = []
+        pending: list[tuple[str, str, str, dict[str, Any]]] = []
         for name, raw in node.get("properties", {}).items():
             child, expression = self.node(raw), access(path, name)
             if self.is_list_of_objects(child):
@@ -254,6 +275,7 @@ class FormLayout:
                 header = merge_row(add_row(table, PAIR_WIDTHS))
                 shade(header)
                 cell_text(header, child.get("title", name), font=HEITI)
+                self.slots.append(Slot("header", child.get("title", name), self.dotted(expression)))
                 self._rows(table, expression, child, sample.get(name) or {}, later)
             elif self.is_long(child, sample.get(name)):
                 self._pairs(table, pending)
@@ -262,18 +284,21 @@ class FormLayout:
                 shade(cells[0])
                 cell_text(cells[0], child.get("title", name), font=HEITI)
                 cell_text(merge_row(cells[1:]), value_tag(child, expression, self.dotted(expression)))
+                self.slots.append(Slot("field", child.get("title", name), self.dotted(expression), child))
             else:
-                pending.append((child.get("title", name), value_tag(child, expression, self.dotted(expression))))
+                dotted = self.dotted(expression)
+                pending.append((child.get("title", name), value_tag(child, expression, dotted), dotted, child))
         self._pairs(table, pending)
 
-    def _pairs(self, table: Any, pending: list[tuple[str, str]]) -> None:
+    def _pairs(self, table: Any, pending: list[tuple[str, str, str, dict[str, Any]]]) -> None:
         for start in range(0, len(pending), 2):
             cells = add_row(table, PAIR_WIDTHS)
             pair = pending[start:start + 2]
-            for index, (label, tag) in enumerate(pair):
+            for index, (label, tag, dotted, node) in enumerate(pair):
                 shade(cells[2 * index])
                 cell_text(cells[2 * index], label, font=HEITI)
                 cell_text(cells[2 * index + 1], tag)
+                self.slots.append(Slot("field", label, dotted, node))
             if len(pair) == 1:
                 cells[1].merge(cells[3])
 
@@ -283,35 +308,37 @@ class FormLayout:
             table = new_table(self.doc, PAIR_WIDTHS)
             self._rows(table, path, node, sample if sample is not None else self.sample, [])
 
-    def columns(self, item: dict[str, Any], prefix: str = "item", title: str = "") -> list[tuple[str, str, float]]:
-        """(header, tag, weight) of each column of a list of objects; nested objects spread into columns."""
-        result: list[tuple[str, str, float]] = []
+    def columns(self, item: dict[str, Any], prefix: str = "item", title: str = "") -> list[tuple[Any, ...]]:
+        """(header, tag, weight, path, node) of each column of a list of objects; nested objects spread out."""
+        result: list[tuple[Any, ...]] = []
         for name, raw in item.get("properties", {}).items():
             child, expression = self.node(raw), access(prefix, name)
             label = f"{title}{child.get('title', name)}"
             if child.get("type") == "object":
                 result += self.columns(child, expression, f"{label} · ")
             else:
-                tag = value_tag(child, expression, self.dotted(expression))
-                result.append((label, tag, max(len(label) * 0.7, _content_width(child))))
+                dotted = self.dotted(expression)
+                result.append((label, value_tag(child, expression, dotted), max(len(label) * 0.7,
+                               _content_width(child)), dotted, child))
         return result
 
     def list_table(self, expression: str, item: dict[str, Any]) -> None:
         """Rows of a list: a header row, one row per item, ``无`` when the list is empty."""
         self.list_path = self.dotted(expression)
-        columns = [("序号", "{{ loop.index }}", 2.5)] + self.columns(item)
+        columns = [("序号", "{{ loop.index }}", 2.5, "", {})] + self.columns(item)
         if len(columns) > TABLE_COLUMNS + 1:
             return self.item_blocks(expression, item)
-        widths = _widths([weight for _, _, weight in columns])
+        self.slots.append(Slot("list", "", self.list_path, columns=[(c[0], c[3], c[4]) for c in columns]))
+        widths = _widths([column[2] for column in columns])
         table = new_table(self.doc, widths)
         header = add_row(table, widths)
         repeat_header(header)
-        for cell, (label, _, _) in zip(header, columns, strict=True):
+        for cell, (label, *_) in zip(header, columns, strict=True):
             shade(cell)
             cell_text(cell, label, font=HEITI, align=WD_ALIGN_PARAGRAPH.CENTER)
         self._control_row(table, widths, "{%%tr if %s %%}" % expression)
         self._control_row(table, widths, "{%%tr for item in %s %%}" % expression)
-        for cell, (_, tag, _) in zip(add_row(table, widths), columns, strict=True):
+        for cell, (_, tag, *_) in zip(add_row(table, widths), columns, strict=True):
             cell_text(cell, tag)
         self._control_row(table, widths, "{%tr endfor %}")
         self._control_row(table, widths, "{%tr else %}")
@@ -326,7 +353,10 @@ class FormLayout:
         caption = set_paragraph(self.doc.add_paragraph(), size=SIZE["小四"], before=6, keep_with_next=True)
         add_text(caption, "第{{ loop.index }}项", font=HEITI, size=SIZE["小四"])
         table = new_table(self.doc, PAIR_WIDTHS)
+        outer, self.slots = self.slots, []
         self._rows(table, "item", item, {}, [])
+        outer.append(Slot("blocks", "", self.list_path, items=self.slots))
+        self.slots = outer
         self._control_paragraph("{%p endfor %}")
         self._control_paragraph("{%p else %}")
         add_text(set_paragraph(self.doc.add_paragraph(), size=SIZE["小四"], first_indent_chars=2), "无",
@@ -372,3 +402,10 @@ def _widths(weights: list[float]) -> list[float]:
 def build_form_template(form: Form, sample: dict[str, Any]) -> Document:
     """The template of ``form`` (any catalogue form or plan), laid out from its schema and sample."""
     return FormLayout(form, sample).build()
+
+
+def form_slots(form: Form, sample: dict[str, Any]) -> list[Slot]:
+    """Where each value of ``form`` is printed on its template, in reading order (see ``Slot``)."""
+    layout = FormLayout(form, sample)
+    layout.build()
+    return layout.slots

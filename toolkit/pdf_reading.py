@@ -1,0 +1,115 @@
+"""Reading a submitted PDF into what a clerk sees: table rows of cells and lines of text, in reading order.
+
+Unusable files are told apart with one clear reason: not a PDF, empty, truncated, encrypted, a scan with no
+text layer, fonts that only decode to ``(cid:NNN)``. Pages are closed as soon as they are read, so memory stays
+flat on long files. Known quirks of Chinese PDFs are handled here: characters doubled by fake bold
+(``dedupe_chars``) and the page numbers ``— 1 —`` are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
+from pdfminer.pdfparser import PDFSyntaxError
+from pdfplumber.utils.exceptions import PdfminerException
+
+from .errors import UnusableInput
+
+_PAGE_NUMBER = re.compile(r"^[—\-–]\s*\d+\s*[—\-–]$")
+_CID = re.compile(r"\(cid:\d+\)")
+Box = tuple[float, float, float, float]
+
+
+@dataclass
+class Row:
+    """One row of a ruled table: its cells' texts (``None`` where a merged cell continues) and boxes."""
+
+    cells: list[str | None]
+    boxes: list[Box | None]
+    page: int
+    top: float
+
+
+@dataclass
+class Line:
+    """One line of text outside the tables."""
+
+    text: str
+    page: int
+    top: float
+    box: Box = field(default=(0, 0, 0, 0))
+
+
+Token = Row | Line
+
+
+def read_pdf(path: str | Path) -> tuple[list[Token], int]:
+    """The rows and lines of every page in reading order, and the number of pages."""
+    name = str(path)
+    _check_header(Path(path), name)
+    tokens: list[Token] = []
+    chars = 0
+    try:
+        with pdfplumber.open(path) as pdf:
+            pages = len(pdf.pages)
+            for number, page in enumerate(pdf.pages, start=1):
+                clean = page.dedupe_chars()
+                text_chars = [c for c in clean.chars if c["text"].strip()]
+                chars += len(text_chars)
+                tokens += _page_tokens(clean, number)
+                page.close()
+    except (PDFPasswordIncorrect, PDFEncryptionError):
+        raise UnusableInput(name, "PDF 已加密，无法读取 (encrypted)") from None
+    except (PdfminerException, PDFSyntaxError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        cause = exc.args[0] if isinstance(exc, PdfminerException) and exc.args else exc
+        if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
+            raise UnusableInput(name, "PDF 已加密，无法读取 (encrypted)") from None
+        raise UnusableInput(name, f"PDF 文件已损坏或不完整 (truncated or damaged: {type(cause).__name__})") from None
+    cid = sum(len(_CID.findall(t.text if isinstance(t, Line) else " ".join(c or "" for c in t.cells)))
+              for t in tokens)
+    if chars == 0:
+        raise UnusableInput(name, "没有文字层：这是扫描件，请提交由 Word/WPS 直接导出的 PDF (no text layer: the PDF is a scan)")
+    if cid > max(10, chars // 20):
+        raise UnusableInput(name, "字体无法解码，文字读出为 (cid:NNN)；请嵌入字体后重新导出 PDF (undecodable fonts)")
+    return tokens, pages
+
+
+def _check_header(path: Path, name: str) -> None:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1024)
+    except FileNotFoundError:
+        raise UnusableInput(name, "文件不存在 (no such file)") from None
+    except IsADirectoryError:
+        raise UnusableInput(name, "这是一个目录，不是文件 (is a directory)") from None
+    except OSError as exc:
+        raise UnusableInput(name, f"无法读取 ({exc.strerror})") from None
+    if not head:
+        raise UnusableInput(name, "文件为空 (empty file)")
+    if b"%PDF-" not in head:
+        raise UnusableInput(name, "不是 PDF 文件 (not a PDF)")
+
+
+def _page_tokens(page: Any, number: int) -> list[Token]:
+    tables = page.find_tables()
+    tokens: list[Token] = []
+    for table in tables:
+        for row, texts in zip(table.rows, table.extract(x_tolerance=3), strict=True):
+            if any(texts):
+                tokens.append(Row([t if t is None else t.strip() for t in texts], list(row.cells), number,
+                                  row.bbox[1]))
+    boxes = [t.bbox for t in tables]
+    for line in page.extract_text_lines(x_tolerance=3, strip=True, return_chars=False):
+        middle = (line["top"] + line["bottom"]) / 2
+        if any(b[1] <= middle <= b[3] and b[0] <= line["x0"] + 1 and line["x1"] - 1 <= b[2] for b in boxes):
+            continue
+        if _PAGE_NUMBER.match(line["text"].replace(" ", "")):
+            continue
+        tokens.append(Line(line["text"], number, line["top"], (line["x0"], line["top"], line["x1"], line["bottom"])))
+    tokens.sort(key=lambda t: t.top)
+    return tokens

@@ -15,9 +15,10 @@ from typing import Any
 import click
 from rich.cells import cell_len
 
-from . import catalogue, convert, template_check, validation
+from . import catalogue, convert, extraction, template_check, validation
 from . import decision as deciding
 from . import render as rendering
+from . import render as rendering_io
 from .errors import ShenbaoError, UnusableInput
 
 SEVERITY_WORDS = {"error": "错误", "warning": "警告", "note": "提示"}
@@ -139,6 +140,56 @@ def decide_command(form_id: str, application: str, output: str, decision: str | 
     for path in written:
         click.echo(f"已生成 {path}（{verdict}：{catalogue.form(notice_id).title}）")
     sys.exit(0 if report.ok else 1)
+
+
+@cli.command("extract")
+@click.argument("form_id")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=True))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the data (one file) as JSON here.")
+@click.option("--json", "as_json", is_flag=True, help="Print data, findings and where each field was found.")
+@click.option("-j", "--jobs", type=int, default=0, help="Processes to use (default: the cores).")
+def extract_command(form_id: str, files: tuple[str, ...], output: str | None, as_json: bool, jobs: int) -> None:
+    """Read submitted PDFs of FORM_ID back into its JSON, checked against the policy."""
+    catalogue.form(form_id)
+    if output and len(files) > 1:
+        raise click.UsageError("-o takes one PDF; for several use --json")
+    results = extraction.extract_many(form_id, list(files), jobs or os.cpu_count() or 1)
+    usable = [r for r in results if isinstance(r, extraction.Extraction)]
+    for problem in (r for r in results if not isinstance(r, extraction.Extraction)):
+        click.echo(f"shenbao: {problem}", err=True)
+    if output and usable:
+        rendering_io.write_json(Path(output), usable[0].data)
+    if as_json:
+        payload = [r.as_dict() for r in usable]
+        click.echo(_dump(payload[0] if len(files) == 1 and usable else payload))
+    elif not output:
+        for result in usable:
+            click.echo(_extraction_text(result))
+    if len(files) > 1:
+        click.echo(_summary(files, results), err=True)
+    failed = any(not r.ok for r in usable)
+    sys.exit(2 if len(usable) < len(results) else (1 if failed else 0))
+
+
+def _extraction_text(result: extraction.Extraction) -> str:
+    lines = [f"{'✓' if result.ok else '✗'} {result.file}：读出 {len(result.fields)} 个字段"
+             + (f"，{len(result.missing)} 个未找到" if result.missing else "")]
+    lines += [f"  未找到 {path}" for path in result.missing]
+    if result.report is not None:
+        lines += _report_text(result.report).splitlines()[1:]
+    return "\n".join(lines)
+
+
+def _summary(files: tuple[str, ...], results: list) -> str:
+    rows = [("文件", "结果", "说明")]
+    for path, result in zip(files, results, strict=True):
+        if isinstance(result, extraction.Extraction):
+            state = "通过" if result.ok else "有问题"
+            note = f"{len(result.missing)} 个字段未找到，{len(result.report.errors) if result.report else 0} 项错误"
+        else:
+            state, note = "无法读取", result.reason
+        rows.append((path, state, note))
+    return "\n".join(_columns(rows))
 
 
 @cli.command("convert")

@@ -159,10 +159,7 @@ def new_table(document: Document, widths_mm: list[float], rows: int = 0, borders
     if borders:
         table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    table_property(table, layout)
+    table.autofit = False  # w:tblLayout fixed, once: a second one makes LibreOffice drop rows at page ends
     for column, width in zip(table.columns, widths_mm, strict=True):
         column.width = Mm(width)
     return table
@@ -209,7 +206,13 @@ def cell_text(cell: _Cell, text: str, font: str = FANGSONG, size: float = SIZE["
 
 
 def merge_row(cells: list[_Cell]) -> _Cell:
-    return cells[0].merge(cells[-1]) if len(cells) > 1 else cells[0]
+    """Merge ``cells`` of one row into one. Such a row may break across pages: LibreOffice drops a
+    can't-split row holding merged cells when it meets a page end (seen with 7.4), so the flag goes."""
+    if len(cells) == 1:
+        return cells[0]
+    for flag in cells[0]._tc.getparent().findall(f"{qn('w:trPr')}/{qn('w:cantSplit')}"):
+        flag.getparent().remove(flag)
+    return cells[0].merge(cells[-1])
 
 
 def repeat_header(row_cells: list[_Cell]) -> None:

@@ -15,6 +15,9 @@ class UnusableInput(ShenbaoError):
         self.source = source
         self.reason = reason
 
+    def __reduce__(self) -> tuple:  # crosses process boundaries (extraction on several cores)
+        return (type(self), (self.source, self.reason))
+
 
 class UnknownForm(ShenbaoError):
     """A form id that the catalogue does not know."""
@@ -36,3 +39,6 @@ class ConversionError(ShenbaoError):
         super().__init__(f"{source}: {reason}")
         self.source = source
         self.reason = reason
+
+    def __reduce__(self) -> tuple:  # crosses process boundaries (extraction on several cores)
+        return (type(self), (self.source, self.reason))

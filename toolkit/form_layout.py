@@ -15,6 +15,7 @@ from typing import Any
 from docx import Document as new_document
 from docx.document import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
 from docx.shared import Pt
 
 from .catalogue import Form, resolve
@@ -178,7 +179,16 @@ class FormLayout:
                 break
         return lines
 
+    def table(self, widths: list[float]) -> Any:
+        """A new table; a thin paragraph keeps it from running into a table just before it (Word and
+        LibreOffice would join the two, and a reader of the PDF could no longer tell them apart)."""
+        body = self.doc.element.body
+        if len(body) > 1 and body[-2].tag == qn("w:tbl"):
+            set_paragraph(self.doc.add_paragraph(), size=4, exact_pitch=Pt(4))
+        return new_table(self.doc, widths)
+
     def heading(self, text: str, level: int) -> None:
+        self.slots.append(Slot("heading", text, ""))
         font, size = {1: (HEITI, SIZE["三号"]), 2: (KAITI, SIZE["三号"]), 3: (FANGSONG, SIZE["三号"])}[min(level, 3)]
         paragraph = set_paragraph(self.doc.add_paragraph(), size=size, before=10 if level == 1 else 6, after=6,
                                   keep_with_next=True, first_indent_chars=0 if level == 1 and not self.plan else 2)
@@ -254,12 +264,13 @@ class FormLayout:
 
     def object_rows(self, path: str, node: dict[str, Any], sample: Any) -> None:
         """An object as a ruled table; its lists of objects follow as tables of their own."""
-        table = new_table(self.doc, PAIR_WIDTHS)
+        table = self.table(PAIR_WIDTHS)
         later: list[tuple[str, dict[str, Any]]] = []
         self._rows(table, path, node, sample or {}, later)
         for name, child in later:
             caption = set_paragraph(self.doc.add_paragraph(), size=SIZE["小四"], before=6, keep_with_next=True)
             add_text(caption, child.get("title", name), font=HEITI, size=SIZE["小四"])
+            self.slots.append(Slot("heading", child.get("title", name), ""))
             self.list_table(access(path, name), self.node(child["items"]))
 
     def _rows(self, table: Any, path: str, node: dict[str, Any], sample: dict[str, Any],
@@ -300,12 +311,12 @@ class FormLayout:
                 cell_text(cells[2 * index + 1], tag)
                 self.slots.append(Slot("field", label, dotted, node))
             if len(pair) == 1:
-                cells[1].merge(cells[3])
+                merge_row(cells[1:])
 
     def fields_table(self, path: str, fields: list[tuple[str, dict[str, Any]]], sample: Any = None) -> None:
         if fields:
             node = {"properties": dict(fields)}
-            table = new_table(self.doc, PAIR_WIDTHS)
+            table = self.table(PAIR_WIDTHS)
             self._rows(table, path, node, sample if sample is not None else self.sample, [])
 
     def columns(self, item: dict[str, Any], prefix: str = "item", title: str = "") -> list[tuple[Any, ...]]:
@@ -330,7 +341,7 @@ class FormLayout:
             return self.item_blocks(expression, item)
         self.slots.append(Slot("list", "", self.list_path, columns=[(c[0], c[3], c[4]) for c in columns]))
         widths = _widths([column[2] for column in columns])
-        table = new_table(self.doc, widths)
+        table = self.table(widths)
         header = add_row(table, widths)
         repeat_header(header)
         for cell, (label, *_) in zip(header, columns, strict=True):
@@ -352,7 +363,7 @@ class FormLayout:
         self._control_paragraph("{%%p for item in %s %%}" % expression)
         caption = set_paragraph(self.doc.add_paragraph(), size=SIZE["小四"], before=6, keep_with_next=True)
         add_text(caption, "第{{ loop.index }}项", font=HEITI, size=SIZE["小四"])
-        table = new_table(self.doc, PAIR_WIDTHS)
+        table = self.table(PAIR_WIDTHS)
         outer, self.slots = self.slots, []
         self._rows(table, "item", item, {}, [])
         outer.append(Slot("blocks", "", self.list_path, items=self.slots))

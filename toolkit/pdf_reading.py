@@ -70,10 +70,12 @@ def read_pdf(path: str | Path) -> tuple[list[Token], int]:
         if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
             raise UnusableInput(name, "PDF 已加密，无法读取 (encrypted)") from None
         raise UnusableInput(name, f"PDF 文件已损坏或不完整 (truncated or damaged: {type(cause).__name__})") from None
+    tokens = _join_split_rows(tokens)
     cid = sum(len(_CID.findall(t.text if isinstance(t, Line) else " ".join(c or "" for c in t.cells)))
               for t in tokens)
     if chars == 0:
-        raise UnusableInput(name, "没有文字层：这是扫描件，请提交由 Word/WPS 直接导出的 PDF (no text layer: the PDF is a scan)")
+        raise UnusableInput(name, "没有文字层：这是扫描件，请提交由 Word/WPS 直接导出的 PDF "
+                                  "(no text layer: the PDF is a scan)")
     if cid > max(10, chars // 20):
         raise UnusableInput(name, "字体无法解码，文字读出为 (cid:NNN)；请嵌入字体后重新导出 PDF (undecodable fonts)")
     return tokens, pages
@@ -113,3 +115,33 @@ def _page_tokens(page: Any, number: int) -> list[Token]:
         tokens.append(Line(line["text"], number, line["top"], (line["x0"], line["top"], line["x1"], line["bottom"])))
     tokens.sort(key=lambda t: t.top)
     return tokens
+
+
+def _join_split_rows(tokens: list[Token]) -> list[Token]:
+    """A row broken across a page end comes back whole: the next page's first row, if its first cell is
+    empty and its cells line up with the last row of the page before, continues that row."""
+    joined: list[Token] = []
+    for token in tokens:
+        previous = joined[-1] if joined else None
+        if (isinstance(token, Row) and isinstance(previous, Row) and token.page == previous.page + 1
+                and not token.cells[0] and _first_on_page(tokens, token) and continue_row(previous, token)):
+            continue
+        joined.append(token)
+    return joined
+
+
+def continue_row(first: Row, rest: Row) -> bool:
+    """Append the cells of ``rest`` (a row's part on the next page) to ``first``, cell by cell, if they line
+    up: the same number of cells holding text (the two pages' tables may be ruled into different grids)."""
+    mine = [i for i, c in enumerate(first.cells) if c is not None]
+    theirs = [c for c in rest.cells if c is not None]
+    if len(mine) != len(theirs):
+        return False
+    for position, more in zip(mine, theirs, strict=True):
+        here = first.cells[position] or ""
+        first.cells[position] = f"{here}\n{more}" if here and more else (here or more)
+    return True
+
+
+def _first_on_page(tokens: list[Token], token: Token) -> bool:
+    return next(t for t in tokens if t.page == token.page) is token

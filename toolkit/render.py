@@ -132,9 +132,12 @@ def options(value: Any, choices: tuple[str, ...]) -> str:
 
 
 def join_list(values: Any) -> str:
+    """A list in one cell: numbers as ``2014、2015``, texts one per line as ``1．…`` (texts may hold a 、)."""
     if not isinstance(values, (list, tuple)) or not values:
         return "无"
-    return "、".join(clean_text(str(v)) if not isinstance(v, (int, Decimal)) else _number(v) for v in values)
+    if all(isinstance(v, (int, Decimal, float)) and not isinstance(v, bool) for v in values):
+        return "、".join(_number(v) for v in values)
+    return "\n".join(f"{i}．{clean_text(str(v))}" for i, v in enumerate(values, start=1))
 
 
 def template_path(form_id: str) -> Path:
@@ -181,3 +184,21 @@ def write_atomically(document: Any, out: Path) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return out
+
+
+def write_json(out: Path, data: Any) -> Path:
+    """Write ``data`` as JSON atomically (exact decimals stay as written)."""
+    import json
+
+    class _Writer:
+        def save(self, path: str) -> None:
+            text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_number)
+            Path(path).write_text(text + "\n", encoding="utf-8")
+
+    return write_atomically(_Writer(), out)
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and "." not in str(value) else float(str(value))
+    raise TypeError(f"{type(value).__name__} is not JSON")

@@ -108,7 +108,8 @@ def typed(text: str, node: dict[str, Any], choices: tuple[str, ...] = ()) -> Any
             return [typed(p, items) for p in text.split("、") if p.strip()]
         return [typed(p, items) for p in re.split(r"(?:^|\n)\d+．", raw) if p.strip()]
     if text == "":  # an empty cell: an empty text, or no value at all for a choice, date or number
-        return "" if kind == "string" and "enum" not in node and not node.get("format") else None
+        plain = kind == "string" and not ({"enum", "format", "pattern"} & set(node))
+        return "" if plain else None
     if node.get("format") == "date":
         match = _DATE.search(squeeze(text))
         return f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}" if match else text

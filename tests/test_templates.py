@@ -31,6 +31,9 @@ def test_every_form_and_notice_has_a_template() -> None:
 def test_template_is_up_to_date_with_its_sources(form_id: str, tmp_path: Path) -> None:
     fresh = build(toolkit.form(form_id), tmp_path)
     assert _xml(fresh) == _xml(TEMPLATES / f"{form_id}.docx"), "run `python -m toolkit.template_build`"
+    slots = tmp_path / f"{form_id}.slots.json"
+    if slots.exists():  # where extraction looks for each value
+        assert slots.read_text(encoding="utf-8") == (TEMPLATES / slots.name).read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("form_id", form_ids())

@@ -10,17 +10,20 @@ list, a table row → an item. No coordinates are kept per form.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from .catalogue import form, forms
 from .errors import UnusableInput
-from .form_layout import Slot, form_slots
+from .form_layout import Slot, form_slots, slots_from_json
 from .pdf_reading import Line, Row, Token, continue_row, read_pdf
+from .resources import data_dir
 from .template_build import sample_of
 from .validation import Report, validate
 
@@ -173,11 +176,20 @@ class _Cursor:
         return None
 
 
+@cache
+def _slots(form_id: str) -> tuple[Slot, ...]:
+    """Where the form's template prints each value: written beside it when it was built, else laid out now."""
+    path = data_dir("templates") / f"{form_id}.slots.json"
+    if path.exists():
+        return tuple(slots_from_json(json.loads(path.read_text(encoding="utf-8"))))
+    target = form(form_id)
+    return tuple(form_slots(target, sample_of(target)))
+
+
 class _Extractor:
     def __init__(self, form_id: str, tokens: list[Token]) -> None:
-        target = form(form_id)
         self.form_id = form_id
-        self.slots = form_slots(target, sample_of(target))
+        self.slots = _slots(form_id)
         self.headings = {squeeze(s.label) for s in self.slots if s.kind in ("text", "header", "heading")}
         self.cursor = _Cursor(tokens)
         self.data: dict[str, Any] = {}
@@ -301,14 +313,22 @@ def _check_form(form_id: str, tokens: list[Token], name: str) -> None:
 
 
 def extract_many(form_id: str, paths: list[str], jobs: int = 1) -> list[Extraction | UnusableInput]:
-    """Extract many PDFs, on ``jobs`` processes; an unusable file gives its ``UnusableInput`` in its place."""
+    """Extract many PDFs of one form on ``jobs`` processes; an unusable file gives its ``UnusableInput``."""
     form(form_id)
-    if jobs <= 1 or len(paths) < 2:
-        return [_extract_or_error(form_id, p) for p in paths]
+    return extract_files([(form_id, p) for p in paths], jobs)
+
+
+def extract_files(items: list[tuple[str, str]], jobs: int = 1) -> list[Extraction | UnusableInput]:
+    """Extract (form id, PDF) pairs on ``jobs`` processes, in order; pages are read in the workers."""
+    if jobs <= 1 or len(items) < 2:
+        return [_extract_or_error(form_id, path) for form_id, path in items]
     from concurrent.futures import ProcessPoolExecutor
 
+    for form_id in {form_id for form_id, _ in items}:  # lay out and compile once; forked workers inherit it
+        _slots(form_id)
+        validate(form_id, {})
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_extract_or_error, [form_id] * len(paths), paths, chunksize=4))
+        return list(pool.map(_extract_or_error, *zip(*items, strict=True), chunksize=max(1, len(items) // (jobs * 4))))
 
 
 def _extract_or_error(form_id: str, path: str) -> Extraction | UnusableInput:

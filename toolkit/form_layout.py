@@ -420,3 +420,14 @@ def form_slots(form: Form, sample: dict[str, Any]) -> list[Slot]:
     layout = FormLayout(form, sample)
     layout.build()
     return layout.slots
+
+
+def slots_to_json(slots: list[Slot]) -> list[dict[str, Any]]:
+    """The slots as JSON, written beside the template (``templates/<id>.slots.json``) when it is built."""
+    return [{"kind": s.kind, "label": s.label, "path": s.path, "node": s.node,
+             "columns": [list(c) for c in s.columns], "items": slots_to_json(s.items)} for s in slots]
+
+
+def slots_from_json(entries: list[dict[str, Any]]) -> list[Slot]:
+    return [Slot(e["kind"], e["label"], e["path"], e["node"], [tuple(c) for c in e["columns"]],
+                 slots_from_json(e["items"])) for e in entries]

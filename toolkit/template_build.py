@@ -1,4 +1,5 @@
-"""Build every Word template in ``templates/`` from the schemas, samples and notice texts.
+"""Build every Word template in ``templates/`` from the schemas, samples and notice texts; beside each form's
+template, ``<id>.slots.json`` says where each value is printed (what extraction reads PDFs by).
 
 Run ``python -m toolkit.template_build`` after changing a schema or a notice text; the templates are
 committed, and ``tests/test_templates.py`` fails when one is out of date with its sources.
@@ -12,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .catalogue import Form, forms
-from .form_layout import build_form_template
+from .form_layout import FormLayout, slots_to_json
 from .resources import data_dir
 
 NOTICE_KINDS = {"通知", "证书", "公示"}
@@ -30,7 +31,10 @@ def build(form: Form, out_dir: Path) -> Path:
 
         document = build_notice_template(form)
     else:
-        document = build_form_template(form, sample_of(form))
+        layout = FormLayout(form, sample_of(form))
+        document = layout.build()
+        slots = json.dumps(slots_to_json(layout.slots), ensure_ascii=False, indent=1, default=str)
+        (out_dir / f"{form.id}.slots.json").write_text(slots + "\n", encoding="utf-8")
     _fix_metadata(document)
     out = out_dir / f"{form.id}.docx"
     document.save(str(out))

@@ -6,12 +6,14 @@
 """
 
 from .catalogue import Form, field_title, form, forms, schema, skeleton
-from .errors import RuleError, ShenbaoError, UnknownForm, UnusableInput
+from .errors import ConversionError, RuleError, ShenbaoError, UnknownForm, UnusableInput
+from .extraction import Extraction, extract
 from .render import render as render_docx
 from .validation import Finding, Report, load_application, validate, validate_file
 
 __all__ = [
-    "Finding", "Form", "Report", "RuleError", "ShenbaoError", "UnknownForm", "UnusableInput",
+    "ConversionError", "Extraction", "Finding", "Form", "Report", "RuleError", "ShenbaoError", "UnknownForm",
+    "UnusableInput", "extract",
     "field_title", "form", "forms", "load_application", "render_docx", "schema", "skeleton", "validate",
     "validate_file",
 ]

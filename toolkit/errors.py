@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class ShenbaoError(Exception):
     """Base class of every error the toolkit raises on purpose."""
 
 
-class UnusableInput(ShenbaoError):
-    """An input that cannot be processed at all: missing file, not JSON, not an object."""
+class SourceError(ShenbaoError):
+    """A problem with one named file or input (``source``), for a ``reason`` told to the user."""
 
     def __init__(self, source: str, reason: str) -> None:
         super().__init__(f"{source}: {reason}")
@@ -17,6 +19,10 @@ class UnusableInput(ShenbaoError):
 
     def __reduce__(self) -> tuple:  # crosses process boundaries (extraction on several cores)
         return (type(self), (self.source, self.reason))
+
+
+class UnusableInput(SourceError):
+    """An input that cannot be processed at all: missing file, not JSON, not an object, not a PDF."""
 
 
 class UnknownForm(ShenbaoError):
@@ -32,13 +38,22 @@ class RuleError(ShenbaoError):
     """A rule file that is malformed: an unknown function, bad syntax, a missing key."""
 
 
-class ConversionError(ShenbaoError):
+class ConversionError(SourceError):
     """A document that could not be turned into PDF or PNG: converter missing, timed out, or the file rejected."""
 
-    def __init__(self, source: str, reason: str) -> None:
-        super().__init__(f"{source}: {reason}")
-        self.source = source
-        self.reason = reason
 
-    def __reduce__(self) -> tuple:  # crosses process boundaries (extraction on several cores)
-        return (type(self), (self.source, self.reason))
+def read_input(path: str | Path, head: int | None = None) -> bytes:
+    """The bytes of a user's file (the first ``head`` of them); ``UnusableInput`` saying why it can't be read."""
+    name = str(path)
+    try:
+        with Path(path).open("rb") as handle:
+            data = handle.read(head) if head else handle.read()
+    except FileNotFoundError:
+        raise UnusableInput(name, "文件不存在 (no such file)") from None
+    except IsADirectoryError:
+        raise UnusableInput(name, "这是一个目录，不是文件 (is a directory)") from None
+    except OSError as exc:
+        raise UnusableInput(name, f"无法读取 ({exc.strerror})") from None
+    if not data.strip():
+        raise UnusableInput(name, "文件为空 (empty file)")
+    return data

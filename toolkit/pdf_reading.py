@@ -18,7 +18,7 @@ from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfplumber.utils.exceptions import PdfminerException
 
-from .errors import UnusableInput
+from .errors import UnusableInput, read_input
 
 _PAGE_NUMBER = re.compile(r"^[—\-–]\s*\d+\s*[—\-–]$")
 _CID = re.compile(r"\(cid:\d+\)")
@@ -82,18 +82,7 @@ def read_pdf(path: str | Path) -> tuple[list[Token], int]:
 
 
 def _check_header(path: Path, name: str) -> None:
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(1024)
-    except FileNotFoundError:
-        raise UnusableInput(name, "文件不存在 (no such file)") from None
-    except IsADirectoryError:
-        raise UnusableInput(name, "这是一个目录，不是文件 (is a directory)") from None
-    except OSError as exc:
-        raise UnusableInput(name, f"无法读取 ({exc.strerror})") from None
-    if not head:
-        raise UnusableInput(name, "文件为空 (empty file)")
-    if b"%PDF-" not in head:
+    if b"%PDF-" not in read_input(path, head=1024):
         raise UnusableInput(name, "不是 PDF 文件 (not a PDF)")
 
 

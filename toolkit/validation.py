@@ -16,7 +16,7 @@ from typing import Any
 from jsonschema import ValidationError
 
 from .catalogue import Form, field_clause, field_title, form
-from .errors import UnusableInput
+from .errors import UnusableInput, read_input
 from .figures import figure
 from .formats import FORMAT_STANDARDS
 
@@ -85,15 +85,9 @@ def load_application(path: str | Path) -> Any:
     """The parsed JSON of ``path``, numbers as exact decimals; ``UnusableInput`` with the reason."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise UnusableInput(name, "文件不存在 (no such file)") from None
-    except IsADirectoryError:
-        raise UnusableInput(name, "这是一个目录，不是文件 (is a directory)") from None
+        text = read_input(path).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise UnusableInput(name, "不是 UTF-8 编码的文本 (not UTF-8 text)") from None
-    except OSError as exc:
-        raise UnusableInput(name, f"无法读取 ({exc.strerror})") from None
     if not text.strip():
         raise UnusableInput(name, "文件为空 (empty file)")
     try:

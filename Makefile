@@ -48,7 +48,8 @@ $(FONTS)/.installed:
 	@touch $@
 
 # The main job on every sample: the catalogue, a blank form, each sample checked against its policy and rendered
-# as Word, PDF and a PNG of page 1; an approval and a rejection notice decided from applications.
+# as Word, PDF and a PNG of page 1, each form's PDF read back into JSON; an approval and a rejection notice
+# decided from applications.
 demo: install
 	mkdir -p $(OUT)/validation $(OUT)/skeletons $(OUT)/documents
 	$(BIN)/shenbao forms | tee $(OUT)/forms.txt
@@ -64,7 +65,12 @@ demo: install
 		examples/tj-high-tech-enterprise-application.failing.json -o $(OUT)/documents/decision-rejected.docx; \
 		test $$? -eq 1  # the example fails three rules: a 不予通过通知 citing them, exit 1
 	$(BIN)/shenbao convert --png $(OUT)/documents/*.docx
-	@echo "demo: reports, documents (.docx, .pdf, .png of page 1) written to $(OUT)/"
+	mkdir -p $(OUT)/extracted
+	@for slots in templates/*.slots.json; do id=$$(basename $$slots .slots.json); \
+		$(BIN)/shenbao extract $$id $(OUT)/documents/$$id.pdf -o $(OUT)/extracted/$$id.json -j 1 || exit 1; \
+		echo "extract: $(OUT)/documents/$$id.pdf → $(OUT)/extracted/$$id.json"; \
+	done
+	@echo "demo: reports, documents (.docx, .pdf, .png of page 1) and data read back from the PDFs in $(OUT)/"
 
 lint: install
 	$(BIN)/ruff check toolkit tests bench

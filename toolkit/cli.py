@@ -14,7 +14,10 @@ from typing import Any
 
 import click
 from rich.cells import cell_len
+from rich.progress import Progress, TextColumn
 
+from . import batch as batching
+from . import batch_output as batching_output
 from . import catalogue, convert, extraction, template_check, validation
 from . import decision as deciding
 from . import render as rendering
@@ -58,9 +61,21 @@ def schema_command(form_id: str) -> None:
 
 @cli.command("skeleton")
 @click.argument("form_id")
-def skeleton_command(form_id: str) -> None:
-    """Print a blank JSON of FORM_ID to fill in."""
-    click.echo(_dump(catalogue.skeleton(form_id)))
+@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False), help="Write an empty sheet with the headers.")
+def skeleton_command(form_id: str, xlsx: str | None) -> None:
+    """Print a blank JSON of FORM_ID to fill in (or, with --xlsx, write an empty sheet for `batch`)."""
+    if xlsx is None:
+        click.echo(_dump(catalogue.skeleton(form_id)))
+        return
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = catalogue.form(form_id).title[:31]
+    sheet.append(batching.headers_for_sheet(form_id))
+    sheet.freeze_panes = "A2"
+    book.save(xlsx)
+    click.echo(f"已生成 {xlsx}")
 
 
 @cli.command("validate")
@@ -190,6 +205,69 @@ def _summary(files: tuple[str, ...], results: list) -> str:
             state, note = "无法读取", result.reason
         rows.append((path, state, note))
     return "\n".join(_columns(rows))
+
+
+@cli.command("batch")
+@click.argument("form_id")
+@click.argument("rows", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder of documents.")
+@click.option("--name", default="{__row__}", show_default=True,
+              help="File name pattern, e.g. '{enterprise.uscc}-{enterprise.name}' ({__row__}: the row number).")
+@click.option("--defaults", type=click.Path(dir_okay=False), help="JSON shared by every row (发文机关, 文号, dates …).")
+@click.option("-j", "--jobs", type=int, default=0, help="Processes (default: the cores).")
+@click.option("--resume", is_flag=True, help="Keep documents already written; write the rest.")
+@click.option("--one", is_flag=True, help="All rows in one document, as the rows of its table (公示名单).")
+@click.option("--pdf", is_flag=True, help="Also convert every document to PDF (LibreOffice, many per run).")
+@click.option("--merge", type=click.Path(dir_okay=False), help="Also one .docx of all documents, for printing.")
+@click.option("--zip", "zip_path", type=click.Path(dir_okay=False), help="Also a .zip of the documents.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def batch_command(form_id: str, rows: str, out_dir: str, name: str, defaults: str | None, jobs: int,
+                  resume: bool, one: bool, pdf: bool, merge: str | None, zip_path: str | None, quiet: bool) -> None:
+    """Render one FORM_ID document per row of ROWS (.xlsx, .csv, .jsonl); bad rows are named and skipped."""
+    catalogue.form(form_id)
+    shared = validation.load_application(defaults) if defaults else {}
+    folder, sheet = Path(out_dir), Path(rows)
+    if one:
+        written, outcomes = batching.one_document(form_id, sheet, folder / f"{form_id}.docx", shared)
+    else:
+        with _progress(quiet) as advance:
+            outcomes = batching.run(form_id, sheet, folder, name, jobs or os.cpu_count() or 1, resume, shared,
+                                    advance)
+    failed = [o for o in outcomes if o.status == "failed"]
+    for outcome in failed:
+        click.echo(f"shenbao: {rows} 第{outcome.row}行：{outcome.message}", err=True)
+    documents = [folder / o.file for o in outcomes if o.status != "failed" and o.file]
+    documents = sorted(set(documents), key=documents.index)
+    if pdf and documents:
+        for start in range(0, len(documents), 200):
+            convert.to_pdf(documents[start:start + 200], timeout=1800)
+    if merge and documents:
+        batching_output.merge(documents, Path(merge))
+    if zip_path and documents:
+        batching_output.zip_documents(documents, folder / batching.MANIFEST, Path(zip_path))
+    written = sum(o.status == "written" for o in outcomes)
+    skipped = sum(o.status == "skipped" for o in outcomes)
+    click.echo(f"{folder}：生成 {written} 份，跳过 {skipped} 份（已存在），{len(failed)} 行有错误")
+    sys.exit(1 if failed else 0)
+
+
+class _progress:
+    """A rich progress bar with rate and ETA on a terminal; nothing when quiet or not on a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = None if quiet or not sys.stderr.isatty() else Progress(
+            *Progress.get_default_columns(), TextColumn("{task.completed} 份"), transient=True)
+
+    def __enter__(self) -> Any:
+        if self.bar is None:
+            return None
+        self.bar.start()
+        task = self.bar.add_task("生成", total=None)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 @cli.command("convert")

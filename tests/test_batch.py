@@ -1,0 +1,209 @@
+"""Batch notices: sheets in every format, bad rows named, names made unique, text identical to a plain
+docxtpl render, a run killed with SIGKILL finished by --resume, merge, zip and one document of many rows."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from conftest import ROOT, sample
+from test_render import docx_text
+
+from toolkit.batch import column_names, headers_for_sheet, leaf_fields
+from toolkit.cli import main
+from toolkit.prepared_template import PreparedTemplate
+from toolkit.render import render
+
+FORM = "tj-high-tech-certificate"
+
+
+def _value(data: dict[str, Any], path: str) -> Any:
+    for part in path.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _rows(count: int, dotted: bool = False, bad: dict[int, tuple[str, str]] | None = None) -> tuple[list, list]:
+    """A header and ``count`` rows of certificates; ``bad`` puts a wrong value in some rows."""
+    base, names = sample(FORM), column_names(FORM)
+    headers = list(leaf_fields(FORM)) if dotted else headers_for_sheet(FORM)
+    rows = []
+    for i in range(count):
+        row = []
+        for header in headers:
+            path = names[header]
+            value = _value(base, path)
+            if path == "certificate_number":
+                value = f"津滨高企 2016-{i:03d}"
+            elif path == "enterprise.name":
+                value = f"天津第{i}号科技有限公司"
+            if bad and i in bad and bad[i][0] == path:
+                value = bad[i][1]
+            row.append("是" if value is True else "否" if value is False else "、".join(value) if isinstance(
+                value, list) else value)
+        rows.append(row)
+    return headers, rows
+
+
+def _csv(path: Path, headers: list, rows: list) -> Path:
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(headers)
+        writer.writerows(rows)
+    return path
+
+
+def _xlsx(path: Path, headers: list, rows: list) -> Path:
+    book = openpyxl.Workbook()
+    book.active.append(headers)
+    for row in rows:
+        book.active.append([int(v) if isinstance(v, str) and v.isdigit() and len(v) < 6 else v for v in row])
+    book.save(path)
+    return path
+
+
+def _run(*args: str) -> int:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    return exit_info.value.code
+
+
+def _manifest(folder: Path) -> list[dict[str, str]]:
+    with (folder / "manifest.csv").open(encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize(("kind", "dotted"), [("csv", False), ("xlsx", False), ("csv", True), ("xlsx", True)])
+def test_sheets_become_documents(tmp_path: Path, kind: str, dotted: bool) -> None:
+    headers, rows = _rows(12, dotted)
+    sheet = (_csv if kind == "csv" else _xlsx)(tmp_path / f"rows.{kind}", headers, rows)
+    out = tmp_path / "out"
+    assert _run("batch", FORM, str(sheet), "-o", str(out), "--name", "{certificate_number}-{enterprise.name}",
+                "-j", "2", "--quiet") == 0
+    manifest = _manifest(out)
+    assert [m["status"] for m in manifest] == ["written"] * 12
+    assert [m["row"] for m in manifest] == [str(i) for i in range(2, 14)]
+    first = out / manifest[0]["file"]
+    assert first.name == "津滨高企 2016-000-天津第0号科技有限公司.docx"
+    assert "天津第0号科技有限公司" in docx_text(first) and "津滨高企 2016-000" in docx_text(first)
+
+
+def test_jsonl_rows(tmp_path: Path) -> None:
+    sheet = tmp_path / "rows.jsonl"
+    data = sample(FORM)
+    sheet.write_text("\n".join(json.dumps({**data, "certificate_number": f"N-{i}"}, ensure_ascii=False,
+                                          default=float) for i in range(3)) + "\nnot json\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert _run("batch", FORM, str(sheet), "-o", str(out), "--name", "{certificate_number}", "--quiet") == 1
+    assert [(m["row"], m["status"]) for m in _manifest(out)] == [("1", "written"), ("2", "written"),
+                                                                 ("3", "written"), ("4", "failed")]
+
+
+def test_bad_rows_are_named_and_skipped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    headers, rows = _rows(5, bad={1: ("issue_date", "2016-02-30"), 3: ("enterprise.uscc", "91120116786375429A")})
+    out = tmp_path / "out"
+    assert _run("batch", FORM, str(_csv(tmp_path / "r.csv", headers, rows)), "-o", str(out), "--quiet") == 1
+    err = capsys.readouterr().err
+    assert "第3行：/issue_date（发证日期）：日期无效" in err
+    assert re.search(r"第5行：/enterprise/uscc（[^）]*统一社会信用代码）：统一社会信用代码校验位错误", err), err
+    assert [m["status"] for m in _manifest(out)] == ["written", "failed", "written", "failed", "written"]
+
+
+def test_unknown_column_is_unusable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    headers, rows = _rows(2)
+    headers[0] = "没有这一列"
+    assert _run("batch", FORM, str(_csv(tmp_path / "r.csv", headers, rows)), "-o", str(tmp_path / "o")) == 2
+    assert "列名「没有这一列」不是表单" in capsys.readouterr().err
+
+
+def test_name_collisions_get_a_number(tmp_path: Path) -> None:
+    headers, rows = _rows(3)
+    out = tmp_path / "out"
+    assert _run("batch", FORM, str(_csv(tmp_path / "r.csv", headers, rows)), "-o", str(out), "--name",
+                "证书/{enterprise.uscc}", "--quiet") == 0
+    files = [m["file"] for m in _manifest(out)]
+    assert files == ["证书_91120116786375429R.docx", "证书_91120116786375429R-2.docx",
+                     "证书_91120116786375429R-3.docx"]
+
+
+@pytest.mark.parametrize("form_id", ["tj-high-tech-certificate", "xm-rd-subsidy-notice", "rejection-notice",
+                                     "tj-high-tech-publicity-list"])
+def test_text_identical_to_a_plain_docxtpl_render(tmp_path: Path, form_id: str) -> None:
+    fast = PreparedTemplate(form_id).render(sample(form_id), tmp_path / "fast.docx")
+    plain = render(form_id, sample(form_id), tmp_path / "plain.docx")
+    assert docx_text(fast) == docx_text(plain)
+    with zipfile.ZipFile(fast) as archive:
+        assert archive.testzip() is None
+
+
+def test_killed_run_is_finished_by_resume(tmp_path: Path) -> None:
+    headers, rows = _rows(400)
+    sheet = _csv(tmp_path / "r.csv", headers, rows)
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", "import sys; from toolkit.cli import main; main(sys.argv[1:])",
+               "batch", FORM, str(sheet), "-o", str(out), "--name", "{certificate_number}", "-j", "2", "--quiet"]
+    process = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(out.glob("*.docx"))) < 40:
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    written_before = len(list(out.glob("*.docx")))
+    assert 0 < written_before < 400, "the run was killed midway"
+    assert _run("batch", FORM, str(sheet), "-o", str(out), "--name", "{certificate_number}", "--resume",
+                "--quiet") == 0
+    manifest = _manifest(out)
+    assert len(manifest) == 400 and {m["status"] for m in manifest} <= {"written", "skipped"}
+    assert sum(m["status"] == "skipped" for m in manifest) >= written_before - 2
+    assert not list(out.glob(".*.tmp"))
+    for entry in manifest:
+        with zipfile.ZipFile(out / entry["file"]) as archive:
+            assert archive.testzip() is None and "word/document.xml" in archive.namelist()
+
+
+def test_merge_and_zip(tmp_path: Path) -> None:
+    headers, rows = _rows(3)
+    out = tmp_path / "out"
+    merged, bundle = tmp_path / "all.docx", tmp_path / "all.zip"
+    assert _run("batch", FORM, str(_csv(tmp_path / "r.csv", headers, rows)), "-o", str(out), "--merge",
+                str(merged), "--zip", str(bundle), "--quiet") == 0
+    text = docx_text(merged)
+    assert all(f"天津第{i}号科技有限公司" in text for i in range(3))
+    with zipfile.ZipFile(bundle) as archive:
+        assert sorted(archive.namelist()) == sorted([m["file"] for m in _manifest(out)] + ["manifest.csv"])
+
+
+def test_one_document_holds_every_row(tmp_path: Path) -> None:
+    form_id = "tj-high-tech-publicity-list"
+    data = sample(form_id)
+    enterprises = data.pop("enterprises")
+    defaults = tmp_path / "defaults.json"
+    defaults.write_text(json.dumps(data, ensure_ascii=False, default=float), encoding="utf-8")
+    headers = ["企业名称", "统一社会信用代码", "所在区县", "技术领域"]
+    rows = [[e["name"], e["uscc"], e["district"], e["tech_field"]] for e in enterprises * 4]
+    sheet = _xlsx(tmp_path / "list.xlsx", headers, rows)
+    out = tmp_path / "out"
+    assert _run("batch", form_id, str(sheet), "-o", str(out), "--one", "--defaults", str(defaults), "--quiet") == 0
+    import docx
+
+    document = docx.Document(str(out / f"{form_id}.docx"))
+    assert max(len(t.rows) for t in document.tables) == len(rows) + 1
+
+
+def test_skeleton_xlsx_has_the_headers_batch_accepts(tmp_path: Path) -> None:
+    sheet = tmp_path / "empty.xlsx"
+    assert _run("skeleton", FORM, "--xlsx", str(sheet)) == 0
+    headers = [c.value for c in next(openpyxl.load_workbook(sheet).active.iter_rows(max_row=1))]
+    assert headers == headers_for_sheet(FORM)
+    assert set(column_names(FORM)[h] for h in headers) == set(leaf_fields(FORM))

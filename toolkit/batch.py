@@ -255,10 +255,7 @@ def _render_chunk(jobs: list[tuple[int, dict[str, Any], str]]) -> list[Outcome]:
 
 def _write(target: Path, payload: bytes) -> None:
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
+    temporary.write_bytes(payload)  # a killed process leaves at most this temporary file, never a partial target
     os.replace(temporary, target)
 
 

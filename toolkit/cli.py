@@ -239,8 +239,7 @@ def batch_command(form_id: str, rows: str, out_dir: str, name: str, defaults: st
     documents = [folder / o.file for o in outcomes if o.status != "failed" and o.file]
     documents = sorted(set(documents), key=documents.index)
     if pdf and documents:
-        for start in range(0, len(documents), 200):
-            convert.to_pdf(documents[start:start + 200], timeout=1800)
+        convert.to_pdf_many(documents, jobs or os.cpu_count() or 1)
     if merge and documents:
         batching_output.merge(documents, Path(merge))
     if zip_path and documents:

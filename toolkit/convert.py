@@ -202,3 +202,21 @@ def to_png(pdf: Path, out: Path, dpi: int = 70, page: int = 1) -> Path:
     finally:
         made.unlink(missing_ok=True)
     return out
+
+
+def to_pdf_many(docx_paths: Sequence[Path], jobs: int = 1, per_run: int = 200, timeout: float = 1800) -> list[Path]:
+    """Convert many documents on ``jobs`` processes, each with its own LibreOffice profile, ``per_run``
+    documents per LibreOffice run — never one run per document."""
+    paths = [Path(p) for p in docx_paths]
+    size = max(1, min(per_run, -(-len(paths) // max(jobs, 1))))
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    if jobs <= 1 or len(chunks) < 2:
+        return [pdf for chunk in chunks for pdf in to_pdf(chunk, timeout=timeout)]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return [pdf for made in pool.map(_convert_chunk, chunks, [timeout] * len(chunks)) for pdf in made]
+
+
+def _convert_chunk(chunk: list[Path], timeout: float) -> list[Path]:
+    return to_pdf(chunk, timeout=timeout)

@@ -80,7 +80,8 @@ class PreparedTemplate:
             raise TemplateProblem(f"{self.form_id}: 模板错误 {exc}") from None
         body = re.sub(r"\n<w:p([ >])", r"<w:p\1", body)
         body = body.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
-        body = self._listing(body)
+        if any(mark in body for mark in "\n\t\a\f"):  # only a value with a line break, tab … needs this pass
+            body = self._listing(body)
         return _BODY.sub(lambda _: body, self._document, count=1)  # namespaces repeated on w:body: valid
 
     def render_bytes(self, data: Mapping[str, Any]) -> bytes:

@@ -4,6 +4,7 @@ holds them too; no tag is left; hostile values cannot break a document."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 import zipfile
 from decimal import Decimal
@@ -27,9 +28,7 @@ def docx_text(path: Path) -> str:
         xml = archive.read("word/document.xml").decode("utf-8")
     xml = re.sub(r"<w:br[^>]*/>", "\n", xml)
     xml = re.sub(r"</w:p>", "\n", xml)
-    text = re.sub(r"<[^>]+>", "", xml)
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'").replace(
-        "&amp;", "&")
+    return html.unescape(re.sub(r"<[^>]+>", "", xml))  # entities and character references alike
 
 
 def squeeze(text: str) -> str:

@@ -217,3 +217,23 @@ def test_hostile_values_render_the_same_in_batch(tmp_path: Path) -> None:
     plain = render(form_id, data, tmp_path / "plain.docx")
     assert docx_text(fast) == docx_text(plain)
     assert "厦门A&B<科技>\"有限\"公司 {{ 7*7 }}\n第二行" in docx_text(fast)
+
+
+def test_pdf_of_every_document(tmp_path: Path) -> None:
+    headers, rows = _rows(3)
+    out = tmp_path / "out"
+    assert _run("batch", FORM, str(_csv(tmp_path / "r.csv", headers, rows)), "-o", str(out), "--pdf",
+                "-j", "2", "--quiet") == 0
+    import pdfplumber
+
+    for entry in _manifest(out):
+        with pdfplumber.open(out / Path(entry["file"]).with_suffix(".pdf")) as pdf:
+            assert "天津第" in pdf.pages[0].extract_text()
+
+
+def test_count_rows_for_the_progress_bar(tmp_path: Path) -> None:
+    from toolkit.batch import count_rows
+
+    headers, rows = _rows(7)
+    assert count_rows(_csv(tmp_path / "r.csv", headers, rows)) == 7
+    assert count_rows(_xlsx(tmp_path / "r.xlsx", headers, rows)) == 7

@@ -151,6 +151,23 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 yield number, value if isinstance(value, dict) else {"__error__": "不是 JSON 对象"}
 
 
+def count_rows(path: Path) -> int | None:
+    """How many rows the sheet holds, for the progress bar's ETA (None when it cannot tell cheaply)."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".jsonl"):
+        with path.open("rb") as handle:
+            lines = sum(1 for line in handle if line.strip())
+        return lines - (1 if suffix == ".csv" else 0)
+    if suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True)
+        rows = book.active.max_row
+        book.close()
+        return rows - 1 if rows else None
+    return None
+
+
 def check_headers(form_id: str, sheet: Path, root_path: str = "") -> None:
     """Refuse a sheet whose columns name no field (exit 2), before any row is rendered."""
     if sheet.suffix.lower() == ".jsonl":

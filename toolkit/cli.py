@@ -230,7 +230,7 @@ def batch_command(form_id: str, rows: str, out_dir: str, name: str, defaults: st
     if one:
         written, outcomes = batching.one_document(form_id, sheet, folder / f"{form_id}.docx", shared)
     else:
-        with _progress(quiet) as advance:
+        with _progress(quiet, sheet) as advance:
             outcomes = batching.run(form_id, sheet, folder, name, jobs or os.cpu_count() or 1, resume, shared,
                                     advance)
     failed = [o for o in outcomes if o.status == "failed"]
@@ -253,7 +253,8 @@ def batch_command(form_id: str, rows: str, out_dir: str, name: str, defaults: st
 class _progress:
     """A rich progress bar with rate and ETA on a terminal; nothing when quiet or not on a terminal."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, sheet: Path) -> None:
+        self.sheet = sheet
         self.bar = None if quiet or not sys.stderr.isatty() else Progress(
             *Progress.get_default_columns(), TextColumn("{task.completed} 份"), transient=True)
 
@@ -261,7 +262,7 @@ class _progress:
         if self.bar is None:
             return None
         self.bar.start()
-        task = self.bar.add_task("生成", total=None)
+        task = self.bar.add_task("生成", total=batching.count_rows(self.sheet) if self.sheet.exists() else None)
         return lambda n: self.bar.advance(task, n)
 
     def __exit__(self, *exc: object) -> None:

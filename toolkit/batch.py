@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import json
-import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -27,6 +27,7 @@ from .catalogue import field_title, form, resolve
 from .errors import UnusableInput
 from .extraction import typed
 from .prepared_template import PreparedTemplate
+from .render import Payload, write_atomically
 from .validation import validate
 
 MANIFEST = "manifest.csv"
@@ -265,15 +266,9 @@ def _render_chunk(jobs: list[tuple[int, dict[str, Any], str]]) -> list[Outcome]:
     outcomes = []
     for row, data, target in jobs:
         payload = _prepared.render_bytes(data)
-        _write(Path(target), payload)
+        write_atomically(Payload(payload), Path(target))  # killed midway: a stray .tmp, never half a document
         outcomes.append(Outcome(row, Path(target).name, "written", "", hashlib.sha256(payload).hexdigest()))
     return outcomes
-
-
-def _write(target: Path, payload: bytes) -> None:
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(payload)  # a killed process leaves at most this temporary file, never a partial target
-    os.replace(temporary, target)
 
 
 def remove_strays(out_dir: Path) -> int:
@@ -366,15 +361,13 @@ def _sha256(path: Path) -> str:
 
 
 def write_manifest(out_dir: Path, outcomes: list[Outcome]) -> Path:
-    target = out_dir / MANIFEST
-    temporary = out_dir / f".{MANIFEST}.{os.getpid()}.tmp"
-    with temporary.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row", "file", "status", "message", "sha256"])
-        for outcome in outcomes:
-            writer.writerow([outcome.row, outcome.file, outcome.status, outcome.message, outcome.sha256])
-    os.replace(temporary, target)
-    return target
+    """``manifest.csv``: row, file, status, message, sha256 — written atomically, readable by Excel (BOM)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["row", "file", "status", "message", "sha256"])
+    for outcome in outcomes:
+        writer.writerow([outcome.row, outcome.file, outcome.status, outcome.message, outcome.sha256])
+    return write_atomically(Payload(buffer.getvalue().encode("utf-8-sig")), out_dir / MANIFEST)
 
 
 def one_document(form_id: str, sheet: Path, out: Path, defaults: Mapping[str, Any] | None = None

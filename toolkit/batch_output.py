@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import os
+import io
 import zipfile
 from pathlib import Path
 
 from docx import Document
 from docx.enum.text import WD_BREAK
+
+from .render import Payload, write_atomically
 
 
 def merge(documents: list[Path], out: Path) -> Path:
@@ -19,20 +21,16 @@ def merge(documents: list[Path], out: Path) -> Path:
     for path in documents[1:]:
         master.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
         composer.append(Document(str(path)))
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    composer.save(str(temporary))
-    os.replace(temporary, out)
-    return out
+    return write_atomically(composer, out)
 
 
 def zip_documents(documents: list[Path], manifest: Path, out: Path) -> Path:
     """The documents (and their PDFs, where made) with the manifest, in one .zip; written atomically."""
-    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in documents:
             archive.write(path, path.name)
             if path.with_suffix(".pdf").exists():
                 archive.write(path.with_suffix(".pdf"), path.with_suffix(".pdf").name)
         archive.write(manifest, manifest.name)
-    os.replace(temporary, out)
-    return out
+    return write_atomically(Payload(buffer.getvalue()), out)

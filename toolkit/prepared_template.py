@@ -21,7 +21,7 @@ from typing import Any
 from docxtpl import DocxTemplate
 from jinja2 import TemplateError
 
-from .render import TemplateProblem, context, environment, template_path
+from .render import Payload, TemplateProblem, context, environment, template_path, write_atomically
 
 DOCUMENT = "word/document.xml"
 _BODY = re.compile(r"<w:body>.*</w:body>|<w:body/>", re.DOTALL)
@@ -91,15 +91,7 @@ class PreparedTemplate:
 
     def render(self, data: Mapping[str, Any], out: Path) -> Path:
         """Write the .docx of one row to ``out`` atomically (a temporary file beside it, then a rename)."""
-        from .render import write_atomically
-
-        payload = self.render_bytes(data)
-
-        class _Bytes:
-            def save(self, path: str) -> None:
-                Path(path).write_bytes(payload)
-
-        return write_atomically(_Bytes(), out)
+        return write_atomically(Payload(self.render_bytes(data)), out)
 
 
 def _zip(members: list[_Member]) -> bytes:

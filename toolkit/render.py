@@ -186,16 +186,22 @@ def write_atomically(document: Any, out: Path) -> Path:
     return out
 
 
+class Payload:
+    """Bytes that save themselves like a document, for ``write_atomically``."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def save(self, path: str) -> None:
+        Path(path).write_bytes(self.data)
+
+
 def write_json(out: Path, data: Any) -> Path:
     """Write ``data`` as JSON atomically (exact decimals stay as written)."""
     import json
 
-    class _Writer:
-        def save(self, path: str) -> None:
-            text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_number)
-            Path(path).write_text(text + "\n", encoding="utf-8")
-
-    return write_atomically(_Writer(), out)
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=_json_number) + "\n"
+    return write_atomically(Payload(text.encode("utf-8")), out)
 
 
 def _json_number(value: Any) -> Any:

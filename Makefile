@@ -49,7 +49,7 @@ $(FONTS)/.installed:
 
 # The main job on every sample: the catalogue, a blank form, each sample checked against its policy and rendered
 # as Word, PDF and a PNG of page 1, each form's PDF read back into JSON; an approval and a rejection notice
-# decided from applications.
+# decided from applications; 20 certificates from a sheet in one batch, merged and zipped.
 demo: install
 	mkdir -p $(OUT)/validation $(OUT)/skeletons $(OUT)/documents
 	$(BIN)/shenbao forms | tee $(OUT)/forms.txt
@@ -64,6 +64,8 @@ demo: install
 	$(BIN)/shenbao decide tj-high-tech-enterprise-application \
 		examples/tj-high-tech-enterprise-application.failing.json -o $(OUT)/documents/decision-rejected.docx; \
 		test $$? -eq 1  # the example fails three rules: a 不予通过通知 citing them, exit 1
+	$(BIN)/shenbao batch tj-high-tech-certificate examples/tj-high-tech-certificates.csv -o $(OUT)/batch \
+		--name '{certificate_number}-{enterprise.name}' --merge $(OUT)/batch-all.docx --zip $(OUT)/batch.zip --quiet
 	$(BIN)/shenbao convert --png $(OUT)/documents/*.docx
 	mkdir -p $(OUT)/extracted
 	@for slots in templates/*.slots.json; do id=$$(basename $$slots .slots.json); \

@@ -410,11 +410,6 @@ def _widths(weights: list[float]) -> list[float]:
     return widths + [round(TEXT_WIDTH_MM - sum(widths), 1)]
 
 
-def build_form_template(form: Form, sample: dict[str, Any]) -> Document:
-    """The template of ``form`` (any catalogue form or plan), laid out from its schema and sample."""
-    return FormLayout(form, sample).build()
-
-
 def form_slots(form: Form, sample: dict[str, Any]) -> list[Slot]:
     """Where each value of ``form`` is printed on its template, in reading order (see ``Slot``)."""
     layout = FormLayout(form, sample)

@@ -103,7 +103,7 @@ def environment(draft: bool = False, form_id: str | None = None) -> ImmutableSan
         "wan": guarded(lambda v: _number(v) + "万元"),
         "pct": guarded(lambda v: percent_text(Decimal(str(v)))),
         "daxie": guarded(daxie),
-        "yesno": lambda v: yesno(v, draft),
+        "yesno": yesno,
         "check": lambda v: "☑" if v is True else "☐",
         "options": lambda v, field: options(v, field_choices(form_id, field) if form_id else ()),
         "join_list": join_list,
@@ -117,7 +117,7 @@ def daxie(amount_wan: Any) -> str:
     return cn2an.an2cn(f"{yuan.quantize(Decimal('0.01'))}", "rmb")
 
 
-def yesno(value: Any, draft: bool = False) -> str:
+def yesno(value: Any) -> str:
     if value is True:
         return "☑是　☐否"
     if value is False:

@@ -237,3 +237,19 @@ def test_count_rows_for_the_progress_bar(tmp_path: Path) -> None:
     headers, rows = _rows(7)
     assert count_rows(_csv(tmp_path / "r.csv", headers, rows)) == 7
     assert count_rows(_xlsx(tmp_path / "r.xlsx", headers, rows)) == 7
+
+
+def test_defaults_keep_exact_decimals(tmp_path: Path) -> None:
+    """Figures shared through --defaults stay numbers (a copy through JSON once made them strings)."""
+    form_id = "xm-rd-subsidy-notice"
+    data = sample(form_id)
+    enterprise = data.pop("enterprise")
+    data["amount"] = 12.34
+    defaults = tmp_path / "defaults.json"
+    defaults.write_text(json.dumps(data, ensure_ascii=False, default=float), encoding="utf-8")
+    headers = [f"enterprise.{k}" for k in enterprise]
+    sheet = _csv(tmp_path / "r.csv", headers, [["是" if v is True else v for v in enterprise.values()]])
+    out = tmp_path / "out"
+    assert _run("batch", form_id, str(sheet), "-o", str(out), "--defaults", str(defaults), "--quiet") == 0
+    text = docx_text(out / _manifest(out)[0]["file"])
+    assert "12.34万元" in text and "壹拾贰万叁仟肆佰元整" in text

@@ -26,6 +26,7 @@ from typing import Any
 from .catalogue import field_title, form, resolve
 from .errors import UnusableInput
 from .extraction import typed
+from .field_paths import get_field, merged, set_field
 from .prepared_template import PreparedTemplate
 from .render import Payload, write_atomically
 from .validation import validate
@@ -219,39 +220,21 @@ def row_data(raw: Mapping[str, Any], names: Mapping[str, str], fields: Mapping[s
     if "__error__" in raw:
         return {"__error__": raw["__error__"]}
     if nested:
-        return _merged(defaults, raw)
-    data = json.loads(json.dumps(defaults, default=str), parse_float=Decimal) if defaults else {}
+        return merged(defaults, raw)
+    data = merged(defaults, {})
     for header, value in raw.items():
         path = names.get(header)
         typed_value = cell(value, fields[path]) if path else None
         if typed_value is not None:
-            *parents, last = path.split(".")
-            target = data
-            for part in parents:
-                target = target.setdefault(part, {})
-            target[last] = typed_value
+            set_field(data, path, typed_value)
     return data
-
-
-def _merged(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    result = dict(base)
-    for key, value in overlay.items():
-        result[key] = _merged(result[key], value) if isinstance(value, Mapping) and isinstance(
-            result.get(key), Mapping) else value
-    return result
 
 
 # --- names --------------------------------------------------------------------------------------------
 
 def file_name(pattern: str, data: Mapping[str, Any], row: int) -> str:
     """``{enterprise.uscc}-{enterprise.name}`` filled from the row, safe on every file system."""
-    def value(match: re.Match[str]) -> str:
-        current: Any = data
-        for part in match.group(1).split("."):
-            current = current.get(part, "") if isinstance(current, Mapping) else ""
-        return str(current)
-
-    name = re.sub(r"\{([^{}]+)\}", value, pattern)
+    name = re.sub(r"\{([^{}]+)\}", lambda m: str(get_field(data, m.group(1), "")), pattern)
     name = _UNSAFE.sub("_", name).strip(" ._") or f"row-{row}"
     return name[:120]
 
@@ -385,7 +368,7 @@ def one_document(form_id: str, sheet: Path, out: Path, defaults: Mapping[str, An
     for row, raw in read_rows(sheet):
         items.append(row_data(raw, names, fields, {}, sheet.suffix.lower() == ".jsonl"))
         rows.append(row)
-    data = _merged(dict(defaults or {}), {lists[0]: items})
+    data = merged(defaults or {}, {lists[0]: items})
     report = validate(form_id, data)
     if not report.ok:
         outcomes = []

@@ -8,7 +8,6 @@ comes from a decision file (``shenbao decide --decision FILE.json``), by default
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import sys
@@ -22,8 +21,9 @@ from typing import Any
 from .catalogue import form
 from .errors import ShenbaoError
 from .expression import MISSING, compile_expression, exact
+from .field_paths import merged, remove_field, set_field
 from .resources import data_dir
-from .validation import Report, validate
+from .validation import Report, load_application, validate
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -65,41 +65,21 @@ def decide(form_id: str, application: Mapping[str, Any],
         fields = _decisions()[form_id].get("fields", {})
     else:
         notice_id, fields = REJECTION, _decisions()["__rejection__"]["fields"]
-    data = _merged(notice_sample(notice_id), decision or {})
+    data = merged(notice_sample(notice_id), decision or {})
     scope = {**exact(application), "form": _form_facts(form_id), "findings": [
         {**f.as_dict()} for f in report.errors]}
     for path, source in fields.items():
         value = compile_expression(source)(scope)
         if value is None:
-            _set(data, path, None, remove=True)
+            remove_field(data, path)
         elif value is not MISSING:
-            _set(data, path, _plain(value))
+            set_field(data, path, _plain(value))
     return report, notice_id, data
 
 
 def _form_facts(form_id: str) -> dict[str, str]:
     target = form(form_id)
     return {"id": target.id, "title": target.title, "policy": target.policy}
-
-
-def _merged(base: dict[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
-    result = copy.deepcopy(base)
-    for key, value in overlay.items():
-        if isinstance(value, Mapping) and isinstance(result.get(key), dict):
-            result[key] = _merged(result[key], value)
-        else:
-            result[key] = copy.deepcopy(value)
-    return result
-
-
-def _set(data: dict[str, Any], dotted: str, value: Any, remove: bool = False) -> None:
-    *parents, last = dotted.split(".")
-    for part in parents:
-        data = data.setdefault(part, {})
-    if remove:
-        data.pop(last, None)
-    else:
-        data[last] = value
 
 
 def _plain(value: Any) -> Any:
@@ -116,6 +96,5 @@ def _plain(value: Any) -> Any:
 
 
 def load_decision(path: str | Path | None) -> dict[str, Any]:
-    from .validation import load_application
-
+    """The office's part of a notice, read from JSON; nothing when no file is given."""
     return load_application(path) if path else {}

@@ -21,6 +21,7 @@ from typing import Any
 
 from .catalogue import form, forms
 from .errors import UnusableInput
+from .field_paths import set_field
 from .form_layout import Slot, form_slots, slots_from_json
 from .pdf_reading import Line, Row, Token, continue_row, read_pdf
 from .resources import data_dir
@@ -202,11 +203,8 @@ class _Extractor:
                 slot.kind, lambda s: None)(slot)
 
     def put(self, target: dict[str, Any], path: str, value: Any) -> None:
-        *parents, last = path.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
         if value is not None:
-            target[last] = value
+            set_field(target, path, value)
 
     def where(self, path: str, row: Row, position: int) -> None:
         box = row.boxes[position]

@@ -253,3 +253,9 @@ def test_defaults_keep_exact_decimals(tmp_path: Path) -> None:
     assert _run("batch", form_id, str(sheet), "-o", str(out), "--defaults", str(defaults), "--quiet") == 0
     text = docx_text(out / _manifest(out)[0]["file"])
     assert "12.34万元" in text and "壹拾贰万叁仟肆佰元整" in text
+
+
+def test_unknown_column_of_a_sheet_without_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sheet = _xlsx(tmp_path / "r.xlsx", ["企业名称", "不存在的列"], [])
+    assert _run("batch", FORM, str(sheet), "-o", str(tmp_path / "o")) == 2
+    assert "列名「不存在的列」不是表单" in capsys.readouterr().err

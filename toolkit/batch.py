@@ -170,17 +170,37 @@ def count_rows(path: Path) -> int | None:
     return None
 
 
+def sheet_headers(path: Path) -> list[str]:
+    """The header row of a .xlsx or .csv sheet (empty for JSON Lines, whose rows name their own fields)."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                return [h.strip() for h in next(csv.reader(handle), [])]
+        except UnicodeDecodeError:
+            raise UnusableInput(str(path), "不是 UTF-8 编码的 CSV (not UTF-8)") from None
+    if suffix == ".xlsx":
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(path, read_only=True)
+        except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException …
+            raise UnusableInput(str(path), f"不是有效的 Excel 文件 ({type(exc).__name__})") from None
+        header = next(book.active.iter_rows(max_row=1, values_only=True), ())
+        book.close()
+        return [str(h).strip() for h in header if h is not None]
+    return []
+
+
 def check_headers(form_id: str, sheet: Path, root_path: str = "") -> None:
     """Refuse a sheet whose columns name no field (exit 2), before any row is rendered."""
-    if sheet.suffix.lower() == ".jsonl":
-        return
+    if not sheet.exists():
+        raise UnusableInput(str(sheet), "文件不存在 (no such file)")
     names = column_names(form_id, root_path)
-    for _, raw in read_rows(sheet):
-        unknown = [h for h in raw if h and h not in names]
-        if unknown:
-            raise UnusableInput(str(sheet), f"列名「{'」「'.join(unknown)}」不是表单 {form_id} 的字段；"
-                                            f"可用 `shenbao skeleton {form_id} --xlsx` 生成表头")
-        return
+    unknown = [h for h in sheet_headers(sheet) if h and h not in names]
+    if unknown:
+        raise UnusableInput(str(sheet), f"列名「{'」「'.join(unknown)}」不是表单 {form_id} 的字段；"
+                                        f"可用 `shenbao skeleton {form_id} --xlsx` 生成表头")
 
 
 def cell(raw: Any, node: dict[str, Any]) -> Any:

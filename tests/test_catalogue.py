@@ -46,6 +46,11 @@ CATALOGUE_FORMS = [
 
 
 def _schema(form_id: str) -> dict[str, Any]:
+    """The schema as every stage sees it: the file, with its references to shared files laid in."""
+    return toolkit.form(form_id).schema
+
+
+def _file(form_id: str) -> dict[str, Any]:
     return json.loads((SCHEMAS / f"{form_id}.schema.json").read_text(encoding="utf-8"))
 
 
@@ -64,8 +69,32 @@ def test_every_catalogue_form_is_present() -> None:
 
 
 def test_schema_passes_the_metaschema(form_id: str) -> None:
+    Draft202012Validator.check_schema(_file(form_id))
     Draft202012Validator.check_schema(_schema(form_id))
-    assert _schema(form_id)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert _file(form_id)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_the_gbt9704_elements_live_once_and_every_notice_references_them() -> None:
+    shared = json.loads((SCHEMAS / "common" / "notice-header.schema.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(shared)
+    notices = [f for f in toolkit.forms() if f.is_notice]
+    assert len(notices) == 10
+    for notice in notices:
+        raw = _file(notice.id)["properties"]
+        for name in shared["$defs"]:
+            assert raw[name] == {"$ref": f"common/notice-header.schema.json#/$defs/{name}"}, (notice.id, name)
+            assert notice.schema["properties"][name] == shared["$defs"][name]
+
+
+def test_form_facts_are_declared(form_id: str) -> None:
+    target = toolkit.form(form_id)
+    assert target.role in ("application", "record", "notice")
+    assert target.rules_version and target.rules_effective is not None
+    for pointer in (target.applicant, target.as_of, *target.office_sections):
+        if pointer is not None:
+            assert toolkit.fields.node(target, toolkit.fields.schema_path(pointer)), (form_id, pointer)
+    if target.applicant:
+        assert {"name"} <= set(toolkit.fields.node(target, toolkit.fields.schema_path(target.applicant))["properties"])
 
 
 def test_schema_carries_its_place_in_the_policy(form_id: str) -> None:

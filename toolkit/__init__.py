@@ -5,7 +5,8 @@
 >>> report.ok, [f.message for f in report.findings]                          # doctest: +SKIP
 """
 
-from .catalogue import Form, field_title, form, forms, schema, skeleton
+from .catalogue import Form, form, forms, schema, skeleton
+from .fields import title as _title
 from .errors import ConversionError, RuleError, ShenbaoError, UnknownForm, UnusableInput
 from .extraction import Extraction, extract
 from .render import render as render_docx
@@ -18,3 +19,8 @@ __all__ = [
     "validate_file",
 ]
 __version__ = "0.1.0"
+
+
+def field_title(form_id: str | Form, json_pointer: str) -> str:
+    """The Chinese title of the field at ``json_pointer`` of a form: ``/ip/1/title`` → ``知识产权 · 第2项 · 名称``."""
+    return _title(form(form_id), json_pointer)

@@ -23,10 +23,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .catalogue import field_title, form, resolve
+from . import fields
+from .catalogue import form, resolve
 from .errors import UnusableInput
 from .extraction import typed
-from .field_paths import get_field, merged, set_field
+from .fields import get as get_field, merged, put as set_field
 from .prepared_template import PreparedTemplate
 from .render import Payload, write_atomically
 from .validation import validate
@@ -72,12 +73,12 @@ def leaf_fields(form_id: str, root_path: str = "") -> dict[str, dict[str, Any]]:
 
 def column_names(form_id: str, root_path: str = "") -> dict[str, str]:
     """Every header a sheet may use → the dotted path it fills."""
-    fields = leaf_fields(form_id, root_path)
+    leaves = leaf_fields(form_id, root_path)
     names: dict[str, str] = {}
     plain: dict[str, list[str]] = {}
-    for path in fields:
+    for path in leaves:
         pointer = "/" + "/".join(([root_path.replace("[]", ".0")] if root_path else []) + [path]).replace(".", "/")
-        composite = field_title(form_id, pointer)
+        composite = fields.title(form(form_id), pointer)
         if root_path:
             composite = composite.split(" · ", 2)[-1]
         names[path] = names[composite] = path

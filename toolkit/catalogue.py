@@ -1,26 +1,32 @@
 """The catalogue of forms, plans and notices: each one's schema, rules and place in its policy.
 
-Everything is read from ``schemas/``: ``<id>.schema.json`` (JSON Schema 2020-12 with the form's
-metadata under ``x-`` keys) and, beside it, ``<id>.rules.toml`` (its eligibility rules).
+Everything is read from ``schemas/``: ``<id>.schema.json`` (JSON Schema 2020-12 with the form's facts under
+``x-`` keys, see ``docs/architecture.md``) and, beside it, ``<id>.rules.toml`` (its eligibility rules). A schema
+may ``$ref`` a shared file (``common/notice-header.schema.json``, the GB/T 9704 elements of every notice); the
+catalogue hands out the schema with those references laid in, so every later stage sees one self-contained
+document. A form from elsewhere (a new policy tried out before it ships) is ``Form.load(path)``.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, cached_property, lru_cache, partial
+from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import Any
 
 import fastjsonschema
 from jsonschema import Draft202012Validator
 
-from .errors import UnknownForm
+from .errors import UnknownForm, UnusableInput
 from .formats import FORMAT_CHECKER
 from .resources import data_dir
 from .rules import RuleSet, load_rules
+
+ROLES = ("application", "record", "notice")
 
 
 @dataclass(frozen=True)
@@ -30,10 +36,18 @@ class Form:
     id: str
     schema_path: Path
 
+    @classmethod
+    def load(cls, schema_path: str | Path) -> Form:
+        """A form from its schema file (``<id>.schema.json``), its rules and sample beside it."""
+        path = Path(schema_path)
+        if not path.name.endswith(".schema.json") or not path.is_file():
+            raise UnusableInput(str(path), "应为表单的 <id>.schema.json 文件 (not a form schema)")
+        return cls(path.name.removesuffix(".schema.json"), path)
+
     @cached_property
     def schema(self) -> dict[str, Any]:
-        with self.schema_path.open(encoding="utf-8") as handle:
-            return json.load(handle)
+        """The schema, with references to shared schema files laid in (local ``#/$defs`` ones stay)."""
+        return _bundled(_read_json(self.schema_path), self.schema_path.parent)
 
     @property
     def title(self) -> str:
@@ -41,8 +55,37 @@ class Form:
 
     @property
     def kind(self) -> str:
-        """``申请表``, ``建设方案``, ``记录`` or ``通知`` … as the schema's ``x-kind`` says."""
+        """The category printed in ``shenbao forms``: ``申请表``, ``建设方案``, ``记录``, ``通知`` …"""
         return self.schema.get("x-kind", "")
+
+    @property
+    def role(self) -> str:
+        """``application`` (filled in by an applicant), ``record`` (kept by staff) or ``notice`` (issued)."""
+        return self.schema.get("x-role", "application")
+
+    @property
+    def is_notice(self) -> bool:
+        return self.role == "notice"
+
+    @property
+    def layout(self) -> dict[str, bool]:
+        """How a form is laid out: ``cover`` (a cover page), ``outline`` (a plan's numbered outline)."""
+        return {"cover": False, "outline": False, **self.schema.get("x-layout", {})}
+
+    @property
+    def applicant(self) -> str | None:
+        """JSON pointer of the party a form is from, or a notice is about (an object with name and uscc)."""
+        return self.schema.get("x-applicant")
+
+    @property
+    def as_of(self) -> str | None:
+        """JSON pointer of the date the rules are judged at (``/application_date``, ``/report_date`` …)."""
+        return self.schema.get("x-as-of")
+
+    @property
+    def office_sections(self) -> tuple[str, ...]:
+        """JSON pointers of the sections the office fills in, not the applicant (审查意见, 专家评分 …)."""
+        return tuple(self.schema.get("x-office-sections", ()))
 
     @property
     def policy(self) -> str:
@@ -59,6 +102,28 @@ class Form:
     @cached_property
     def rules(self) -> RuleSet:
         return load_rules(self.schema_path.with_name(f"{self.id}.rules.toml"))
+
+    @property
+    def rules_version(self) -> str:
+        return self.rules.version
+
+    @property
+    def rules_effective(self) -> dt.date | None:
+        return self.rules.effective
+
+    @property
+    def sample_path(self) -> Path:
+        """The complete example of this form (for tests and the demo only, never for a real document)."""
+        beside = self.schema_path.with_name(f"{self.id}.json")
+        return beside if beside.is_file() else data_dir("samples") / f"{self.id}.json"
+
+    @property
+    def template_path(self) -> Path | None:
+        """The Word template shipped for this form, or None (then it is laid out from the schema when needed)."""
+        for candidate in (self.schema_path.with_name(f"{self.id}.docx"), data_dir("templates") / f"{self.id}.docx"):
+            if candidate.is_file():
+                return candidate
+        return None
 
     @cached_property
     def is_valid(self) -> Callable[[Any], bool]:
@@ -89,6 +154,33 @@ class Form:
         return Draft202012Validator(self.schema, format_checker=FORMAT_CHECKER)
 
 
+def _read_json(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _bundled(node: Any, folder: Path) -> Any:
+    """``node`` with every ``$ref`` to another file (``common/x.schema.json#/$defs/y``) replaced by its target."""
+    if isinstance(node, list):
+        return [_bundled(item, folder) for item in node]
+    if not isinstance(node, dict):
+        return node
+    reference = node.get("$ref", "")
+    if reference and not reference.startswith("#"):
+        file, _, fragment = reference.partition("#")
+        target: Any = _shared(folder / file)
+        for part in [p for p in fragment.split("/") if p]:
+            target = target[part]
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        return _bundled({**copy.deepcopy(target), **siblings}, (folder / file).parent)
+    return {key: _bundled(value, folder) for key, value in node.items()}
+
+
+@cache
+def _shared(path: Path) -> Any:
+    return _read_json(path.resolve())
+
+
 @cache
 def _catalogue() -> dict[str, Form]:
     folder = data_dir("schemas")
@@ -101,35 +193,26 @@ def forms() -> list[Form]:
     return list(_catalogue().values())
 
 
-def form(form_id: str) -> Form:
-    """The form ``form_id``; ``UnknownForm`` when there is none."""
+def form(form_id: str | Form) -> Form:
+    """The form ``form_id`` (a form given is returned as it is); ``UnknownForm`` when there is none."""
+    if isinstance(form_id, Form):
+        return form_id
     try:
         return _catalogue()[form_id]
     except KeyError:
         raise UnknownForm(form_id, list(_catalogue())) from None
 
 
-def schema(form_id: str) -> dict[str, Any]:
+def schema(form_id: str | Form) -> dict[str, Any]:
     """The JSON Schema of ``form_id``."""
     return form(form_id).schema
 
 
-def skeleton(form_id: str) -> dict[str, Any]:
+def skeleton(form_id: str | Form) -> dict[str, Any]:
     """A blank application of ``form_id`` to fill in: every field present, every value empty."""
-    return _blank(form(form_id).schema, form(form_id).schema)
+    from .fields import blank
 
-
-def _blank(node: dict[str, Any], root: dict[str, Any]) -> Any:
-    node = resolve(node, root)
-    kind = node.get("type")
-    if kind == "object":
-        return {name: _blank(sub, root) for name, sub in node.get("properties", {}).items()}
-    if kind == "array":
-        items = resolve(node.get("items", {}), root)
-        return [_blank(items, root)] if items.get("type") == "object" else []
-    if kind == "string":
-        return ""
-    return None
+    return blank(form(form_id))
 
 
 def resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -140,48 +223,3 @@ def resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
             target = target[part]
         node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
     return node
-
-
-@lru_cache(maxsize=4096)
-def field_title(form_id: str, json_pointer: str) -> str:
-    """The Chinese title of the field at ``json_pointer``: ``/ip/1/title`` → ``知识产权 · 第2项 · 名称``."""
-    root = form(form_id).schema
-    node, titles = root, []
-    for part in [p for p in json_pointer.split("/") if p]:
-        node = resolve(node, root)
-        if part.isdigit() and "items" in node:
-            node = node["items"]
-            titles.append(f"第{int(part) + 1}项")
-        elif part in node.get("properties", {}):
-            node = node["properties"][part]
-            titles.append(resolve(node, root).get("title", part))
-        else:
-            titles.append(part)
-            node = {}
-    return " · ".join(titles) if titles else root.get("title", "")
-
-
-@lru_cache(maxsize=4096)
-def field_clause(form_id: str, json_pointer: str) -> str:
-    """The clause a field is asked for by: its own ``x-clause``, else the nearest ancestor's, else the form's."""
-    root = form(form_id).schema
-    node, clause = root, root.get("x-clause", "")
-    for part in [p for p in json_pointer.split("/") if p]:
-        node = resolve(node, root)
-        node = node.get("items", {}) if part.isdigit() else node.get("properties", {}).get(part, {})
-        clause = resolve(node, root).get("x-clause", clause)
-    return clause
-
-
-@lru_cache(maxsize=4096)
-def field_choices(form_id: str, dotted: str) -> tuple[str, ...]:
-    """The enum of the field at a dotted path (``ip[].acquisition_mode``), empty when it has none."""
-    root = form(form_id).schema
-    node: dict[str, Any] = root
-    for part in dotted.replace("[]", ".[]").split("."):
-        node = resolve(node, root)
-        node = node.get("items", {}) if part == "[]" else node.get("properties", {}).get(part, {})
-        node = resolve(node, root)
-        if node.get("type") == "array" and "enum" in resolve(node.get("items", {}), root) and part != "[]":
-            node = {**node, "enum": resolve(node["items"], root)["enum"]}
-    return tuple(str(e) for e in node.get("enum", ()))

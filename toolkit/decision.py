@@ -20,8 +20,8 @@ from typing import Any
 
 from .catalogue import form
 from .errors import ShenbaoError
-from .expression import MISSING, compile_expression, exact
-from .field_paths import merged, remove_field, set_field
+from .expression import MISSING, compile_expression, exact, plain
+from .fields import merged, put, remove
 from .resources import data_dir
 from .validation import Report, load_application, validate
 
@@ -71,28 +71,15 @@ def decide(form_id: str, application: Mapping[str, Any],
     for path, source in fields.items():
         value = compile_expression(source)(scope)
         if value is None:
-            remove_field(data, path)
+            remove(data, path)
         elif value is not MISSING:
-            set_field(data, path, _plain(value))
+            put(data, path, plain(value))
     return report, notice_id, data
 
 
 def _form_facts(form_id: str) -> dict[str, str]:
     target = form(form_id)
     return {"id": target.id, "title": target.title, "policy": target.policy}
-
-
-def _plain(value: Any) -> Any:
-    """An expression's value as JSON data again: fractions as decimals, dates as ISO strings."""
-    if isinstance(value, Fraction):
-        return int(value) if value.denominator == 1 else Decimal(value.numerator) / Decimal(value.denominator)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items() if v is not MISSING and v is not None}
-    return value
 
 
 def load_decision(path: str | Path | None) -> dict[str, Any]:

@@ -71,6 +71,22 @@ def exact(value: Any) -> Any:
     return value
 
 
+def plain(value: Any) -> Any:
+    """An expression's value as JSON data again (the inverse of ``exact``): fractions as decimals, dates as ISO
+    strings, ``MISSING`` as None."""
+    if value is MISSING:
+        return None
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else Decimal(value.numerator) / Decimal(value.denominator)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items() if v is not MISSING and v is not None}
+    return value
+
+
 def _member(container: Any, key: Any) -> Any:
     if isinstance(container, Mapping):
         try:

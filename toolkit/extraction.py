@@ -21,7 +21,7 @@ from typing import Any
 
 from .catalogue import form, forms
 from .errors import UnusableInput
-from .field_paths import set_field
+from .fields import put as set_field
 from .form_layout import Slot, form_slots, slots_from_json
 from .pdf_reading import Line, Row, Token, continue_row, read_pdf
 from .resources import data_dir

@@ -25,7 +25,8 @@ from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
-from .catalogue import field_choices, form
+from . import fields
+from .catalogue import form
 from .docx_parts import mark_half_points
 from .errors import ShenbaoError
 from .figures import chinese_date, decimal_text, percent_text
@@ -105,7 +106,7 @@ def environment(draft: bool = False, form_id: str | None = None) -> ImmutableSan
         "daxie": guarded(daxie),
         "yesno": yesno,
         "check": lambda v: "☑" if v is True else "☐",
-        "options": lambda v, field: options(v, field_choices(form_id, field) if form_id else ()),
+        "options": lambda v, field: options(v, fields.choices(form(form_id), field) if form_id else ()),
         "join_list": join_list,
     })
     return env

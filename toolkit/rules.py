@@ -9,6 +9,7 @@ limits a rule to the applications it concerns; ``for_each`` checks every item of
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 import string
 import sys
@@ -18,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RuleError
-from .expression import MISSING, Compiled, compile_expression, exact
+from .expression import MISSING, Compiled, compile_expression, exact, plain
+from .fields import pointer
 from .figures import figure
 
 if sys.version_info >= (3, 11):
@@ -38,20 +40,14 @@ _RULE_KEYS = {"id", "clause", "severity", "path", "message", "when", "for_each",
 
 @dataclass(frozen=True)
 class Breach:
-    """One rule that an application fails: which rule, where, and the message with its figures."""
+    """One rule that an application fails: which rule, where, the message, and its figures as data (the
+    applicant's ``value`` and the ``bound`` it fails, as plain JSON values, in ``unit``)."""
 
     rule: Rule
     pointer: str
     message: str
-
-
-def pointer(path: str, index: int | None = None) -> str:
-    """A rule's dotted path as a JSON pointer: ``ip[].licence_years`` → ``/ip/3/licence_years``."""
-    if not path:
-        return ""
-    if "[]" in path:
-        path = path.replace("[]", f".{index}" if index is not None else "", 1)
-    return "/" + "/".join(p for p in path.split(".") if p)
+    value: Any = None
+    bound: Any = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +96,7 @@ class Rule:
 
     def _check(self, scope: dict[str, Any], index: int | None) -> Breach | None:
         values: dict[str, str] = {}
+        value = bound = None
         if self.test is not None:
             outcome = self.test(scope)
             if outcome is MISSING or outcome:
@@ -113,7 +110,7 @@ class Rule:
         values.update(self.figure_texts(scope))
         if index is not None:
             values["n"] = str(index + 1)
-        return Breach(self, pointer(self.path, index), self.message.format(**values))
+        return Breach(self, pointer(self.path, index), self.message.format(**values), plain(value), plain(bound))
 
 
 def _holds(op: Callable[[Any, Any], bool], value: Any, bound: Any) -> bool:
@@ -135,11 +132,14 @@ def _quoted(value: Any, bound: Any, unit: str, bound_unit: str) -> tuple[str, st
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The rules and notes of one form, with the lookup tables they consult."""
+    """The rules and notes of one form, with the lookup tables they consult, and the version of the rule file
+    with the date the policy it encodes took effect (stamped on every report)."""
 
     rules: tuple[Rule, ...]
     notes: tuple[Rule, ...]
     tables: Mapping[str, Any]
+    version: str = ""
+    effective: dt.date | None = None
 
     def evaluate(self, data: Mapping[str, Any]) -> tuple[list[Breach], list[Breach]]:
         """The rules ``data`` breaks, and the notes (flags that are not rules) whose ``test`` holds for it."""
@@ -157,6 +157,7 @@ class RuleSet:
 
 
 EMPTY = RuleSet((), (), {})
+_FILE_KEYS = {"version", "effective", "rule", "note", "tables"}
 
 
 def load_rules(path: Path) -> RuleSet:
@@ -167,13 +168,19 @@ def load_rules(path: Path) -> RuleSet:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{path}: {exc}") from None
+    unknown = set(document) - _FILE_KEYS
+    if unknown:
+        raise RuleError(f"{path}: unknown keys {sorted(unknown)}; a rule file holds {sorted(_FILE_KEYS)}")
+    effective = document.get("effective")
+    if effective is not None and not isinstance(effective, dt.date):
+        raise RuleError(f"{path}: effective must be a date (effective = 2016-02-22)")
     rules = tuple(_rule(path, entry) for entry in document.get("rule", []))
     notes = tuple(_rule(path, entry, note=True) for entry in document.get("note", []))
     ids = [r.id for r in rules + notes]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise RuleError(f"{path}: duplicate rule ids {', '.join(duplicates)}")
-    return RuleSet(rules, notes, exact(document.get("tables", {})))
+    return RuleSet(rules, notes, exact(document.get("tables", {})), str(document.get("version", "")), effective)
 
 
 def _rule(path: Path, entry: dict[str, Any], note: bool = False) -> Rule:

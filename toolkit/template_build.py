@@ -26,7 +26,7 @@ def sample_of(form: Form) -> dict:
 
 def build(form: Form, out_dir: Path) -> Path:
     """Write the template of ``form`` into ``out_dir`` and return its path."""
-    if form.kind in NOTICE_KINDS:
+    if form.is_notice:
         from .notice_layout import build_notice_template
 
         document = build_notice_template(form)

@@ -15,7 +15,8 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from .catalogue import Form, field_clause, field_title, form
+from . import fields
+from .catalogue import Form, form
 from .errors import UnusableInput, read_input
 from .figures import figure
 from .formats import FORMAT_STANDARDS
@@ -23,7 +24,11 @@ from .formats import FORMAT_STANDARDS
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem of an application, at one field."""
+    """One problem of an application, at one field (``path``, a JSON pointer).
+
+    Besides the Chinese message, a rule's finding carries its figures as data — the applicant's ``value``, the
+    ``bound`` it fails and their ``unit`` — so that a ledger can store and query them and a page can show them
+    beside the field."""
 
     path: str
     title: str
@@ -31,8 +36,16 @@ class Finding:
     clause: str
     severity: str
     message: str
+    value: Any = None
+    bound: Any = None
+    unit: str = ""
 
     def as_dict(self) -> dict[str, str]:
+        """The finding as ``shenbao validate --json`` prints it (the message, without the figures)."""
+        return {k: getattr(self, k) for k in ("path", "title", "rule", "clause", "severity", "message")}
+
+    def as_record(self) -> dict[str, Any]:
+        """Everything, figures included (numbers as exact decimals, dates as ISO strings)."""
         return asdict(self)
 
 
@@ -44,6 +57,9 @@ class Report:
     file: str | None
     findings: tuple[Finding, ...]
     notes: tuple[Finding, ...] = ()
+    rules_version: str = ""
+    rules_effective: str = ""
+    stage: str = "application"
 
     @property
     def ok(self) -> bool:
@@ -62,17 +78,44 @@ class Report:
         return {"form": self.form, "file": self.file, "ok": self.ok,
                 "findings": [f.as_dict() for f in self.findings]}
 
+    def as_record(self) -> dict[str, Any]:
+        """Everything a ledger keeps: the verdict, the rules version and every finding with its figures."""
+        return {"form": self.form, "file": self.file, "ok": self.ok, "stage": self.stage,
+                "rules_version": self.rules_version, "rules_effective": self.rules_effective,
+                "findings": [f.as_record() for f in self.findings], "notes": [f.as_record() for f in self.notes]}
 
-def validate(form_id: str, data: Any, file: str | None = None) -> Report:
-    """Check ``data`` (a parsed application) against the schema and rules of ``form_id``."""
-    target = form(form_id)
+
+STAGES = ("draft", "application", "decision")
+
+
+def check(target: Form | str, data: Any, stage: str = "application", file: str | None = None) -> Report:
+    """Check ``data`` (a parsed application) against the schema and rules of ``target``.
+
+    ``stage`` is how far the paperwork has come: ``application`` (as submitted; what the office fills in may
+    still be empty), ``draft`` (being filled in: fields not yet filled are not findings) or ``decision`` (about
+    to be decided: the office's sections, ``x-office-sections``, must be filled in too)."""
+    target = form(target)
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
     if not isinstance(data, Mapping):
         raise UnusableInput(file or "<data>", f"顶层应为 JSON 对象，现为{_kind(data)} (not an object)")
     findings = list(_schema_findings(target, data))
+    if stage == "draft":
+        findings = [f for f in findings if f.rule != "schema.required"]
+    if stage == "decision":
+        findings += [_finding(target, section, "office.required", "", "error", "审核方尚未填写，不能作出决定")
+                     for section in target.office_sections if fields.at(data, section) in (None, "", {}, [])]
     breaches, flags = target.rules.evaluate(data)
-    findings += [_finding(target, b.pointer, b.rule.id, b.rule.clause, b.rule.severity, b.message) for b in breaches]
+    findings += [_finding(target, b.pointer, b.rule.id, b.rule.clause, b.rule.severity, b.message,
+                          b.value, b.bound, b.rule.unit) for b in breaches]
     notes = [_finding(target, b.pointer, b.rule.id, b.rule.clause, "note", b.message) for b in flags]
-    return Report(form_id, file, tuple(findings), tuple(notes))
+    effective = target.rules_effective.isoformat() if target.rules_effective else ""
+    return Report(target.id, file, tuple(findings), tuple(notes), target.rules_version, effective, stage)
+
+
+def validate(form_id: Form | str, data: Any, file: str | None = None) -> Report:
+    """``check`` at the application stage (the name the toolkit's first releases used)."""
+    return check(form_id, data, "application", file)
 
 
 def validate_file(form_id: str, path: str | Path) -> Report:
@@ -104,9 +147,10 @@ def _no_constant(token: str) -> Any:
     raise ValueError(f"{token} 不是数值")
 
 
-def _finding(target: Form, path: str, rule: str, clause: str, severity: str, message: str) -> Finding:
-    return Finding(path, field_title(target.id, path), rule, clause or field_clause(target.id, path),
-                   severity, message)
+def _finding(target: Form, path: str, rule: str, clause: str, severity: str, message: str, value: Any = None,
+             bound: Any = None, unit: str = "") -> Finding:
+    return Finding(path, fields.title(target, path), rule, clause or fields.clause(target, path), severity,
+                   message, value, bound, unit)
 
 
 def _schema_findings(target: Form, data: Mapping[str, Any]) -> Iterator[Finding]:

@@ -6,9 +6,9 @@
 """
 
 from .catalogue import Form, form, forms, schema, skeleton
-from .fields import title as _title
 from .errors import ConversionError, RuleError, ShenbaoError, UnknownForm, UnusableInput
 from .extraction import Extraction, extract
+from .fields import title as _title
 from .render import render as render_docx
 from .validation import Finding, Report, load_application, validate, validate_file
 

@@ -27,7 +27,9 @@ from . import fields
 from .catalogue import form, resolve
 from .errors import UnusableInput
 from .extraction import typed
-from .fields import get as get_field, merged, put as set_field
+from .fields import get as get_field
+from .fields import merged
+from .fields import put as set_field
 from .prepared_template import PreparedTemplate
 from .render import Payload, write_atomically
 from .validation import validate

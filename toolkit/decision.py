@@ -8,12 +8,10 @@ comes from a decision file (``shenbao decide --decision FILE.json``), by default
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 from collections.abc import Mapping
 from decimal import Decimal
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Any

@@ -50,3 +50,12 @@ def form_ids() -> list[str]:
 @pytest.fixture(params=form_ids())
 def form_id(request: pytest.FixtureRequest) -> str:
     return request.param
+
+
+def render_file(form_id: str, data: dict[str, Any], out: Path, draft: bool = False,
+                template: Path | None = None) -> Path:
+    """Render ``data`` without the gate (tests render hostile and incomplete data on purpose) and write ``out``."""
+    from toolkit.files import write_bytes
+    from toolkit.rendering import document
+
+    return write_bytes(out, document(form_id, data, draft=draft, template=template.read_bytes() if template else None))

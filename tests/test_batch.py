@@ -18,12 +18,14 @@ from typing import Any
 import openpyxl
 import pytest
 from conftest import ROOT, sample
+from conftest import render_file as render
 from test_render import docx_text
 
-from toolkit.batch import column_names, headers_for_sheet, leaf_fields
+import toolkit
+from toolkit import fields, sheets
 from toolkit.cli import main
+from toolkit.files import write_bytes
 from toolkit.prepared_template import PreparedTemplate
-from toolkit.render import render
 
 FORM = "tj-high-tech-certificate"
 
@@ -36,8 +38,8 @@ def _value(data: dict[str, Any], path: str) -> Any:
 
 def _rows(count: int, dotted: bool = False, bad: dict[int, tuple[str, str]] | None = None) -> tuple[list, list]:
     """A header and ``count`` rows of certificates; ``bad`` puts a wrong value in some rows."""
-    base, names = sample(FORM), column_names(FORM)
-    headers = list(leaf_fields(FORM)) if dotted else headers_for_sheet(FORM)
+    base, names = sample(FORM), sheets.columns(toolkit.form(FORM)).names
+    headers = list(fields.leaves(toolkit.form(FORM))) if dotted else sheets.headers(toolkit.form(FORM))
     rows = []
     for i in range(count):
         row = []
@@ -140,7 +142,7 @@ def test_name_collisions_get_a_number(tmp_path: Path) -> None:
 @pytest.mark.parametrize("form_id", ["tj-high-tech-certificate", "xm-rd-subsidy-notice", "rejection-notice",
                                      "tj-high-tech-publicity-list"])
 def test_text_identical_to_a_plain_docxtpl_render(tmp_path: Path, form_id: str) -> None:
-    fast = PreparedTemplate(form_id).render(sample(form_id), tmp_path / "fast.docx")
+    fast = write_bytes(tmp_path / "fast.docx", PreparedTemplate(form_id).render_bytes(sample(form_id)))
     plain = render(form_id, sample(form_id), tmp_path / "plain.docx")
     assert docx_text(fast) == docx_text(plain)
     with zipfile.ZipFile(fast) as archive:
@@ -205,15 +207,16 @@ def test_skeleton_xlsx_has_the_headers_batch_accepts(tmp_path: Path) -> None:
     sheet = tmp_path / "empty.xlsx"
     assert _run("skeleton", FORM, "--xlsx", str(sheet)) == 0
     headers = [c.value for c in next(openpyxl.load_workbook(sheet).active.iter_rows(max_row=1))]
-    assert headers == headers_for_sheet(FORM)
-    assert set(column_names(FORM)[h] for h in headers) == set(leaf_fields(FORM))
+    assert headers == sheets.headers(toolkit.form(FORM))
+    certificate = toolkit.form(FORM)
+    assert set(sheets.columns(certificate).names[h] for h in headers) == set(fields.leaves(certificate))
 
 
 def test_hostile_values_render_the_same_in_batch(tmp_path: Path) -> None:
     form_id = "xm-rd-subsidy-notice"
     data = sample(form_id)
     data["enterprise"]["name"] = "厦门A&B<科技>\"有限\"公司 {{ 7*7 }}\n第二行\t制表"
-    fast = PreparedTemplate(form_id).render(data, tmp_path / "fast.docx")
+    fast = write_bytes(tmp_path / "fast.docx", PreparedTemplate(form_id).render_bytes(data))
     plain = render(form_id, data, tmp_path / "plain.docx")
     assert docx_text(fast) == docx_text(plain)
     assert "厦门A&B<科技>\"有限\"公司 {{ 7*7 }}\n第二行" in docx_text(fast)
@@ -232,7 +235,7 @@ def test_pdf_of_every_document(tmp_path: Path) -> None:
 
 
 def test_count_rows_for_the_progress_bar(tmp_path: Path) -> None:
-    from toolkit.batch import count_rows
+    from toolkit.sheets import count_rows
 
     headers, rows = _rows(7)
     assert count_rows(_csv(tmp_path / "r.csv", headers, rows)) == 7

@@ -12,17 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import render_file as render
 from conftest import sample
 from PIL import Image
 
 import toolkit
 from toolkit import convert
 from toolkit.cli import main
-from toolkit.extraction import extract, join_lines, typed
-from toolkit.render import render
-from toolkit.template_build import NOTICE_KINDS
+from toolkit.extraction import extract_file as extract
+from toolkit.values import join_lines
+from toolkit.values import read_printed as typed
 
-FORMS = [f.id for f in toolkit.forms() if f.kind not in NOTICE_KINDS]
+FORMS = [f.id for f in toolkit.forms() if not f.is_notice]
 
 
 def restyled(docx: Path, out: Path) -> Path:

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import pytest
 from conftest import changed, sample
+from conftest import render_file as render
 from test_render import docx_text
 
 import toolkit
 from toolkit.decision import decide
-from toolkit.render import render
-from toolkit.template_build import NOTICE_KINDS
 
-NOTICES = [f.id for f in toolkit.forms() if f.kind in NOTICE_KINDS]
+NOTICES = [f.id for f in toolkit.forms() if f.is_notice]
 OFFICIAL = [n for n in NOTICES if n != "tj-high-tech-certificate"]
 TWIPS_PER_MM = 1440 / 25.4
 
@@ -125,7 +124,8 @@ def test_subsidy_amount_in_figures_and_daxie(tmp_path: Path) -> None:
 
 def test_decide_approves_a_passing_application(tmp_path: Path) -> None:
     application = sample("tj-high-tech-enterprise-application")
-    report, notice_id, data = decide("tj-high-tech-enterprise-application", application)
+    decided = decide("tj-high-tech-enterprise-application", application, sample("tj-high-tech-recognition-notice"))
+    report, notice_id, data = decided.report, decided.notice.id, decided.data
     assert report.ok and notice_id == "tj-high-tech-recognition-notice"
     assert data["enterprise"]["name"] == application["enterprise"]["name"]
     assert toolkit.validate(notice_id, data).ok
@@ -137,7 +137,8 @@ def test_decide_rejects_citing_every_failed_rule(tmp_path: Path) -> None:
     application = changed(sample("tj-high-tech-enterprise-application"),
                           {"finance.rd_expense_2y": 50.40, "finance.sales_revenue_2y": 1008.2,
                            "finance.sales_revenue_last_year": 600, "expert_score": 60})
-    report, notice_id, data = decide("tj-high-tech-enterprise-application", application)
+    decided = decide("tj-high-tech-enterprise-application", application, sample("rejection-notice"))
+    report, notice_id, data = decided.report, decided.notice.id, decided.data
     assert not report.ok and notice_id == "rejection-notice"
     assert toolkit.validate(notice_id, data).ok
     text = docx_text(render(notice_id, data, tmp_path / "reject.docx"))

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 from conftest import changed, form_ids, sample
+from conftest import render_file as render
 
 import toolkit
 from toolkit import convert
-from toolkit.figures import chinese_date, decimal_text
-from toolkit.render import BLANK, render
+from toolkit.rendering import BLANK
+from toolkit.values import chinese_date, decimal_text
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
@@ -123,7 +124,7 @@ def test_hostile_values_print_literally_and_cut_nothing(tmp_path: Path) -> None:
     assert squeeze(sample(form_id)["district_recommendation"]["opinion"]) in squeeze(text)
     import docx
 
-    assert len(docx.Document(str(out)).tables) == len(docx.Document(str(toolkit.render.template_path(form_id))).tables)
+    assert len(docx.Document(str(out)).tables) == len(docx.Document(str(toolkit.form(form_id).template_path)).tables)
 
 
 def test_empty_lists_print_none(tmp_path: Path) -> None:
@@ -145,11 +146,12 @@ def test_a_crash_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.Monk
     out = tmp_path / "x.docx"
     out.write_bytes(b"the earlier version")
 
-    def broken_save(self: Any, path: str) -> None:
-        Path(path).write_bytes(b"half")
+    def broken_write(self: Path, data: bytes) -> None:
+        with open(self, "wb") as handle:
+            handle.write(b"half")
         raise OSError("disk full")
 
-    monkeypatch.setattr("docxtpl.DocxTemplate.save", broken_save)
+    monkeypatch.setattr("pathlib.Path.write_bytes", broken_write)
     with pytest.raises(OSError):
         render(form_id, sample(form_id), out)
     assert out.read_bytes() == b"the earlier version"

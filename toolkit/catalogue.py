@@ -44,6 +44,9 @@ class Form:
             raise UnusableInput(str(path), "应为表单的 <id>.schema.json 文件 (not a form schema)")
         return cls(path.name.removesuffix(".schema.json"), path)
 
+    def __reduce__(self) -> tuple[Any, ...]:  # crosses process boundaries (batch and extraction workers)
+        return (_restore, (self.id, self.schema_path))
+
     @cached_property
     def schema(self) -> dict[str, Any]:
         """The schema, with references to shared schema files laid in (local ``#/$defs`` ones stay)."""
@@ -152,6 +155,11 @@ class Form:
     def validator(self) -> Draft202012Validator:
         """The schema's validator, built once (``jsonschema.validate`` rebuilds it on every call)."""
         return Draft202012Validator(self.schema, format_checker=FORMAT_CHECKER)
+
+
+def _restore(form_id: str, schema_path: Path) -> Form:
+    known = _catalogue().get(form_id)
+    return known if known is not None and known.schema_path == schema_path else Form(form_id, schema_path)
 
 
 def _read_json(path: Path) -> Any:

@@ -127,6 +127,23 @@ def to_pdf(docx_paths: Sequence[Path], out_dir: Path | None = None, timeout: flo
     return [target_of[s] for s in sources]
 
 
+def pdf_of(docx: bytes) -> bytes:
+    """The PDF of a .docx given as bytes (LibreOffice headless, the open fonts); ``ConversionError`` if it fails."""
+    return pdfs_of([docx])[0]
+
+
+def pdfs_of(documents: Sequence[bytes]) -> list[bytes]:
+    """The PDFs of several .docx given as bytes, in one LibreOffice run."""
+    with tempfile.TemporaryDirectory(prefix="shenbao-pdf-") as folder:
+        sources = [Path(folder) / f"document-{i}.docx" for i in range(len(documents))]
+        for source, data in zip(sources, documents, strict=True):
+            source.write_bytes(data)
+        try:
+            return [pdf.read_bytes() for pdf in to_pdf(sources)]
+        except ConversionError as exc:
+            raise ConversionError("文档", exc.reason) from None
+
+
 def _unusable(source: Path) -> str | None:
     """Why ``source`` cannot be converted at all, or None."""
     if not source.is_file():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 
 class ShenbaoError(Exception):
     """Base class of every error the toolkit raises on purpose."""
@@ -40,20 +38,3 @@ class RuleError(ShenbaoError):
 
 class ConversionError(SourceError):
     """A document that could not be turned into PDF or PNG: converter missing, timed out, or the file rejected."""
-
-
-def read_input(path: str | Path, head: int | None = None) -> bytes:
-    """The bytes of a user's file (the first ``head`` of them); ``UnusableInput`` saying why it can't be read."""
-    name = str(path)
-    try:
-        with Path(path).open("rb") as handle:
-            data = handle.read(head) if head else handle.read()
-    except FileNotFoundError:
-        raise UnusableInput(name, "文件不存在 (no such file)") from None
-    except IsADirectoryError:
-        raise UnusableInput(name, "这是一个目录，不是文件 (is a directory)") from None
-    except OSError as exc:
-        raise UnusableInput(name, f"无法读取 ({exc.strerror})") from None
-    if not data.strip():
-        raise UnusableInput(name, "文件为空 (empty file)")
-    return data

@@ -8,9 +8,9 @@ flat on long files. Known quirks of Chinese PDFs are handled here: characters do
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pdfplumber
@@ -18,7 +18,7 @@ from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfplumber.utils.exceptions import PdfminerException
 
-from .errors import UnusableInput, read_input
+from .errors import UnusableInput
 
 _PAGE_NUMBER = re.compile(r"^[—\-–]\s*\d+\s*[—\-–]$")
 _CID = re.compile(r"\(cid:\d+\)")
@@ -48,14 +48,17 @@ class Line:
 Token = Row | Line
 
 
-def read_pdf(path: str | Path) -> tuple[list[Token], int]:
-    """The rows and lines of every page in reading order, and the number of pages."""
-    name = str(path)
-    _check_header(Path(path), name)
+def read_pdf(data: bytes, name: str = "<PDF>") -> tuple[list[Token], int]:
+    """The rows and lines of every page of the PDF ``data`` in reading order, and the number of pages;
+    ``UnusableInput`` naming ``name`` when it can't be read."""
+    if not data.strip():
+        raise UnusableInput(name, "文件为空 (empty file)")
+    if b"%PDF-" not in data[:1024]:
+        raise UnusableInput(name, "不是 PDF 文件 (not a PDF)")
     tokens: list[Token] = []
     chars = 0
     try:
-        with pdfplumber.open(path) as pdf:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
             pages = len(pdf.pages)
             for number, page in enumerate(pdf.pages, start=1):
                 clean = page.dedupe_chars()
@@ -79,11 +82,6 @@ def read_pdf(path: str | Path) -> tuple[list[Token], int]:
     if cid > max(10, chars // 20):
         raise UnusableInput(name, "字体无法解码，文字读出为 (cid:NNN)；请嵌入字体后重新导出 PDF (undecodable fonts)")
     return tokens, pages
-
-
-def _check_header(path: Path, name: str) -> None:
-    if b"%PDF-" not in read_input(path, head=1024):
-        raise UnusableInput(name, "不是 PDF 文件 (not a PDF)")
 
 
 def _page_tokens(page: Any, number: int) -> list[Token]:

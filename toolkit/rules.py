@@ -21,7 +21,7 @@ from typing import Any
 from .errors import RuleError
 from .expression import MISSING, Compiled, compile_expression, exact, plain
 from .fields import pointer
-from .figures import figure
+from .values import figure
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -18,7 +18,7 @@ from jinja2 import TemplateSyntaxError, nodes
 
 from .catalogue import form, resolve
 from .errors import UnusableInput
-from .render import environment
+from .rendering import environment
 
 CONTEXT_EXTRAS = {"doc_number", "mark_half_points", "loop"}  # names the renderer adds to every context
 DERIVED = {"doc_number": {"issuer.code", "number.year", "number.serial"}}  # … and the fields they print

@@ -6,20 +6,19 @@ the clause of the policy it enforces, its severity and a Chinese message with th
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from jsonschema import ValidationError
 
 from . import fields
 from .catalogue import Form, form
-from .errors import UnusableInput, read_input
-from .figures import figure
+from .errors import UnusableInput
+from .files import kind_of as _kind
 from .formats import FORMAT_STANDARDS
+from .values import figure
 
 
 @dataclass(frozen=True)
@@ -118,35 +117,6 @@ def validate(form_id: Form | str, data: Any, file: str | None = None) -> Report:
     return check(form_id, data, "application", file)
 
 
-def validate_file(form_id: str, path: str | Path) -> Report:
-    """Read the JSON file at ``path`` and validate it; ``UnusableInput`` when it cannot be read."""
-    form(form_id)  # an unknown form is reported before the file is read
-    return validate(form_id, load_application(path), str(path))
-
-
-def load_application(path: str | Path) -> Any:
-    """The parsed JSON of ``path``, numbers as exact decimals; ``UnusableInput`` with the reason."""
-    name = str(path)
-    try:
-        text = read_input(path).decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UnusableInput(name, "不是 UTF-8 编码的文本 (not UTF-8 text)") from None
-    if not text.strip():
-        raise UnusableInput(name, "文件为空 (empty file)")
-    try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
-        where = f"第{exc.lineno}行第{exc.colno}列：" if isinstance(exc, json.JSONDecodeError) else ""
-        raise UnusableInput(name, f"不是有效的 JSON，{where}{exc.args[0]} (not JSON)") from None
-    if not isinstance(data, dict):
-        raise UnusableInput(name, f"顶层应为 JSON 对象，现为{_kind(data)} (not an object)")
-    return data
-
-
-def _no_constant(token: str) -> Any:
-    raise ValueError(f"{token} 不是数值")
-
-
 def _finding(target: Form, path: str, rule: str, clause: str, severity: str, message: str, value: Any = None,
              bound: Any = None, unit: str = "") -> Finding:
     return Finding(path, fields.title(target, path), rule, clause or fields.clause(target, path), severity,
@@ -236,7 +206,3 @@ def _describe(value: Any) -> str:
     if isinstance(value, (int, Decimal, float)):
         return str(value)
     return _kind(value)
-
-
-def _kind(value: Any) -> str:
-    return {dict: "对象", list: "列表", str: "文字", bool: "布尔值", type(None): "空值"}.get(type(value), "数值")

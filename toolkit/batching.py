@@ -1,0 +1,213 @@
+"""Batch notices: one document per row, fast, resumable, and never half-written.
+
+``batch(notice, rows, sink)`` takes rows from any iterable — a sheet's ``Row``s (``sheets.read_rows``), or plain
+dicts that are each a document's data — lays the office's ``defaults`` under each, checks it, and hands every
+valid row's document to ``sink`` (a folder, a zip, memory; the ledger later) under a file name made from the row.
+A bad row is reported by its number, field and reason and skipped. Documents are rendered from a template
+prepared once (``prepared_template``), on several processes if asked: the prepared template reaches the workers
+through the pool's initializer, so two batches can run in one process, under fork or spawn.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import fields
+from .catalogue import Form, form
+from .errors import UnusableInput
+from .prepared_template import PreparedTemplate
+from .sheets import Columns, Row, columns
+from .sinks import Sink, sha256
+from .validation import Report, check
+
+_UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]+')
+CHUNK = 32  # rows a worker renders per task
+
+
+@dataclass
+class Outcome:
+    """What became of one row: the manifest's line."""
+
+    row: int
+    file: str
+    status: str  # written | skipped | failed
+    message: str = ""
+    sha256: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
+
+
+@dataclass
+class BatchResult:
+    """The outcome of every row, in row order."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+def file_name(pattern: str, data: Mapping[str, Any], row: int) -> str:
+    """``{enterprise.uscc}-{enterprise.name}`` filled from the row, safe on every file system."""
+    name = pattern.replace("{__row__}", str(row))
+    name = re.sub(r"\{([^{}]+)\}", lambda m: str(fields.get(data, m.group(1), "")), name)
+    name = _UNSAFE.sub("_", name).strip(" ._") or f"row-{row}"
+    return name[:120]
+
+
+def _rows(rows: Iterable[Row | Mapping[str, Any]]) -> Iterator[Row]:
+    for number, row in enumerate(rows, start=1):
+        yield row if isinstance(row, Row) else Row(number, row, nested=True)
+
+
+def _row_data(row: Row, known: Columns, defaults: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """A row's document data, or None and why the row is unusable."""
+    if row.error:
+        return None, row.error
+    unknown = [] if row.nested else known.unknown(list(row.values))
+    if unknown:
+        return None, f"列名「{'」「'.join(unknown)}」不是表单的字段"
+    return known.data(row, defaults), ""
+
+
+def _reasons(report: Report) -> str:
+    return "；".join(f"{f.path}（{f.title}）：{f.message}" for f in report.errors)
+
+
+def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sink, *,
+          defaults: Mapping[str, Any] | None = None, name: str = "{__row__}", jobs: int = 1,
+          template: bytes | None = None, progress: Callable[[int], None] | None = None,
+          start_method: str | None = None) -> BatchResult:
+    """Render one document of ``notice`` per row into ``sink``; the outcome of every row.
+
+    ``jobs`` above one renders on that many processes, started by ``start_method`` (the platform's default,
+    or ``spawn``/``forkserver``/``fork``)."""
+    target = form(notice)
+    prepared = PreparedTemplate(target, template)
+    known = columns(target)
+    result = BatchResult()
+    taken: set[str] = set()
+    tick = progress or (lambda n: None)
+
+    def plan() -> Iterator[list[tuple[int, dict[str, Any], str]]]:
+        pending: list[tuple[int, dict[str, Any], str]] = []
+        for row in _rows(rows):
+            data, problem = _row_data(row, known, defaults or {})
+            report = check(target, data) if data is not None else None
+            if data is None or (report is not None and not report.ok):
+                result.outcomes.append(Outcome(row.number, "", "failed", problem or _reasons(report)))
+                tick(1)
+                continue
+            target_name = _unique(file_name(name, data, row.number), taken) + ".docx"
+            kept = sink.existing(target_name)
+            if kept is not None:
+                result.outcomes.append(Outcome(row.number, target_name, "skipped", "已存在", kept))
+                tick(1)
+                continue
+            pending.append((row.number, data, target_name))
+            if len(pending) >= CHUNK:
+                yield pending
+                pending = []
+        if pending:
+            yield pending
+
+    def keep(done: list[tuple[int, str, bytes]]) -> None:
+        for row, target_name, document in done:
+            sink.put(target_name, document)
+            result.outcomes.append(Outcome(row, target_name, "written", "", sha256(document)))
+        tick(len(done))
+
+    if jobs <= 1:
+        for chunk in plan():
+            keep(_render(prepared, chunk))
+    else:
+        context = multiprocessing.get_context(start_method)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                                 initargs=(prepared,)) as pool:
+            in_flight: list[Any] = []
+            for chunk in plan():
+                in_flight.append(pool.submit(_render_in_worker, chunk))
+                while len(in_flight) >= 2 * jobs:  # memory stays flat however long the sheet
+                    keep(in_flight.pop(0).result())
+            for future in in_flight:
+                keep(future.result())
+    result.outcomes.sort(key=lambda o: o.row)
+    sink.close(result.outcomes)
+    return result
+
+
+def _render(prepared: PreparedTemplate, chunk: list[tuple[int, dict[str, Any], str]]) -> list[tuple[int, str, bytes]]:
+    return [(row, target_name, prepared.render_bytes(data)) for row, data, target_name in chunk]
+
+
+_worker_template: PreparedTemplate | None = None  # in a worker process only: set by the pool's initializer
+
+
+def _start_worker(prepared: PreparedTemplate) -> None:
+    global _worker_template
+    _worker_template = prepared
+
+
+def _render_in_worker(chunk: list[tuple[int, dict[str, Any], str]]) -> list[tuple[int, str, bytes]]:
+    assert _worker_template is not None, "a batch worker is started with its prepared template"
+    return _render(_worker_template, chunk)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, number = name, 2
+    while candidate.lower() in taken:
+        candidate = f"{name}-{number}"
+        number += 1
+    taken.add(candidate.lower())
+    return candidate
+
+
+def the_list(target: Form) -> str:
+    """The one list of objects in a notice's body (the 公示名单's enterprises), for ``one_document``."""
+    lists = [path for path, f in fields.fields(target).items()
+             if "." not in path and f.type == "array" and f.node.get("items", {}).get("type") == "object"]
+    if len(lists) != 1:
+        raise UnusableInput(target.id, "--one 只适用于正文含一张名单表格的通知")
+    return lists[0]
+
+
+def one_document(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sink, *,
+                 defaults: Mapping[str, Any] | None = None, name: str = "", template: bytes | None = None
+                 ) -> BatchResult:
+    """Every row as one row of the notice's table: the 公示名单 of many enterprises (``--one``), handed to
+    ``sink`` as one document (``name``, by default ``<notice id>.docx``); nothing when a row is bad."""
+    target = form(notice)
+    listed = the_list(target)
+    known = columns(target, f"{listed}[]")
+    items, numbers, result = [], [], BatchResult()
+    for row in _rows(rows):
+        data, problem = _row_data(row, known, {})
+        if data is None:
+            result.outcomes.append(Outcome(row.number, "", "failed", problem))
+            continue
+        items.append(data)
+        numbers.append(row.number)
+    data = fields.merged(defaults or {}, {listed: items})
+    report = check(target, data)
+    for finding in report.errors:
+        match = re.match(rf"^/{listed}/(\d+)", finding.path)
+        number = numbers[int(match[1])] if match else 0
+        result.outcomes.append(Outcome(number, "", "failed", f"{finding.path}（{finding.title}）：{finding.message}"))
+    if not result.outcomes:
+        document, name = PreparedTemplate(target, template).render_bytes(data), name or f"{target.id}.docx"
+        sink.put(name, document)
+        result.outcomes = [Outcome(number, name, "written", "", sha256(document)) for number in numbers]
+    result.outcomes.sort(key=lambda o: o.row)
+    sink.close(result.outcomes)
+    return result

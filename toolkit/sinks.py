@@ -1,0 +1,155 @@
+"""Where the documents of a batch go: a folder (with its manifest, and on request PDFs, one merged .docx and a
+.zip), a .zip archive, or memory. The ledger will be one more sink.
+
+A sink takes each document as bytes under a file name and answers whether a whole document of that name is
+already there (for ``resume``). Every file is written atomically, so a run killed midway — even by SIGKILL —
+leaves whole documents and at most stray temporary files, which the next run removes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from .files import write_bytes, write_with
+
+if TYPE_CHECKING:
+    from .batching import Outcome
+
+MANIFEST = "manifest.csv"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Sink(Protocol):
+    """What a batch hands its documents to."""
+
+    def existing(self, name: str) -> str | None:
+        """The SHA-256 of a whole document ``name`` already there (kept on resume), or None."""
+
+    def put(self, name: str, document: bytes) -> None:
+        """Keep ``document`` under the file name ``name``."""
+
+    def close(self, outcomes: Sequence[Outcome]) -> None:
+        """Everything is in: write what goes with the documents (a manifest, an archive …)."""
+
+
+class MemorySink:
+    """Documents kept in memory, by file name (for tests, the web and the ledger)."""
+
+    def __init__(self) -> None:
+        self.documents: dict[str, bytes] = {}
+        self.outcomes: list[Outcome] = []
+
+    def existing(self, name: str) -> str | None:
+        return None
+
+    def put(self, name: str, document: bytes) -> None:
+        self.documents[name] = document
+
+    def close(self, outcomes: Sequence[Outcome]) -> None:
+        self.outcomes = list(outcomes)
+
+
+class FolderSink:
+    """Documents written into ``folder``, listed in ``manifest.csv`` with their SHA-256; on request also their
+    PDFs (``pdf``, many per LibreOffice run, on ``jobs`` processes), all of them in one .docx for printing
+    (``merge``) and in one .zip with the manifest (``zip_path``). With ``resume``, documents already whole are
+    kept."""
+
+    def __init__(self, folder: str | Path, *, resume: bool = False, pdf: bool = False, merge: str | Path | None = None,
+                 zip_path: str | Path | None = None, jobs: int = 1) -> None:
+        self.folder, self.resume, self.pdf, self.jobs = Path(folder), resume, pdf, jobs
+        self.merge = Path(merge) if merge else None
+        self.zip_path = Path(zip_path) if zip_path else None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stray in self.folder.glob(".*.tmp"):  # temporary files a killed run left behind
+            stray.unlink(missing_ok=True)
+
+    def existing(self, name: str) -> str | None:
+        path = self.folder / name
+        return sha256(path.read_bytes()) if self.resume and path.is_file() else None
+
+    def put(self, name: str, document: bytes) -> None:
+        write_bytes(self.folder / name, document)
+
+    def close(self, outcomes: Sequence[Outcome]) -> None:
+        manifest = write_manifest(self.folder / MANIFEST, outcomes)
+        documents = [self.folder / name for name in dict.fromkeys(o.file for o in outcomes if o.ok and o.file)]
+        if not documents:
+            return
+        if self.pdf:
+            from .convert import to_pdf_many
+
+            to_pdf_many(documents, self.jobs)
+        if self.merge:
+            merge(documents, self.merge)
+        if self.zip_path:
+            zip_documents(documents, manifest, self.zip_path)
+
+
+class ZipSink:
+    """Documents (and the manifest) in one .zip archive, written atomically when the batch ends."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.buffer = io.BytesIO()
+        self.archive = zipfile.ZipFile(self.buffer, "w", zipfile.ZIP_DEFLATED)
+
+    def existing(self, name: str) -> str | None:
+        return None
+
+    def put(self, name: str, document: bytes) -> None:
+        self.archive.writestr(name, document)
+
+    def close(self, outcomes: Sequence[Outcome]) -> None:
+        self.archive.writestr(MANIFEST, manifest_bytes(outcomes))
+        self.archive.close()
+        write_bytes(self.path, self.buffer.getvalue())
+
+
+def manifest_bytes(outcomes: Sequence[Outcome]) -> bytes:
+    """``manifest.csv``: row, file, status, message, sha256 — readable by Excel (a BOM)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["row", "file", "status", "message", "sha256"])
+    for outcome in outcomes:
+        writer.writerow([outcome.row, outcome.file, outcome.status, outcome.message, outcome.sha256])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def write_manifest(out: Path, outcomes: Sequence[Outcome]) -> Path:
+    return write_bytes(out, manifest_bytes(outcomes))
+
+
+def merge(documents: list[Path], out: Path) -> Path:
+    """All ``documents`` in one .docx (docxcompose), each starting on a new page; written atomically."""
+    from docx import Document
+    from docx.enum.text import WD_BREAK
+    from docxcompose.composer import Composer
+
+    master = Document(str(documents[0]))
+    composer = Composer(master)
+    for path in documents[1:]:
+        master.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        composer.append(Document(str(path)))
+    return write_with(out, composer.save)
+
+
+def zip_documents(documents: list[Path], manifest: Path, out: Path) -> Path:
+    """The documents (and their PDFs, where made) with the manifest, in one .zip; written atomically."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in documents:
+            archive.write(path, path.name)
+            if path.with_suffix(".pdf").exists():
+                archive.write(path.with_suffix(".pdf"), path.with_suffix(".pdf").name)
+        archive.write(manifest, manifest.name)
+    return write_bytes(out, buffer.getvalue())

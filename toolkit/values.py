@@ -1,0 +1,243 @@
+"""How a value is written on Chinese paperwork, and read back: one vocabulary for rendering, rule messages,
+extraction and spreadsheet cells.
+
+Written: numbers exactly (``1008.2``), ratios as percentages (``4.99%``), money in 万元 and in 大写 of 元
+(``伍拾万元整``), dates as ``2024年11月8日``, yes/no as ``☑是　☐否``, choices as ``☑企业类　☐事业类``, lists as
+``2014、2015`` or one numbered line per text. Read back: ``read_printed`` (a value as printed on a form, from a PDF)
+and ``read_cell`` (a spreadsheet cell) turn such text into the field's JSON value by its schema node.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import unicodedata
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
+from fractions import Fraction
+from typing import Any
+
+import cn2an
+
+Number = int | Decimal | Fraction
+
+
+def _terminates(value: Fraction, places: int) -> bool:
+    return (value * 10**places).denominator == 1
+
+
+def decimal_text(value: Number, places: int = 2) -> str:
+    """``value`` written exactly when it has at most ``places`` decimals, else rounded to ``places``.
+
+    >>> decimal_text(Fraction(1, 20)), decimal_text(Fraction(1, 3)), decimal_text(Decimal("1008.20"))
+    ('0.05', '0.33', '1008.2')
+    """
+    fraction = Fraction(value)
+    with localcontext() as context:  # enough digits for any magnitude: 1e30 万元 stays exact
+        context.prec = len(str(abs(fraction.numerator // fraction.denominator))) + places + 30
+        quotient = Decimal(fraction.numerator) / Decimal(fraction.denominator)
+        if not _terminates(fraction, places):
+            quotient = quotient.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        text = f"{quotient:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def percent_text(value: Number, places: int = 2) -> str:
+    """A ratio as a percentage: ``Fraction(499, 10000)`` → ``4.99%``."""
+    return decimal_text(Fraction(value) * 100, places) + "%"
+
+
+def chinese_date(value: dt.date | str) -> str:
+    """``2024-11-08`` → ``2024年11月8日`` (full year, no leading zeros, as GB/T 9704 asks)."""
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def figure(value: Any, unit: str = "", places: int = 2) -> str:
+    """``value`` for a message, in ``unit``: ``%`` (a ratio), ``date``, or a unit word such as ``万元``."""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dt.date):
+        return chinese_date(value)
+    if isinstance(value, (int, Decimal, Fraction)):
+        if unit == "%":
+            return percent_text(value, places)
+        return decimal_text(value, places) + (unit if unit != "date" else "")
+    if isinstance(value, list):
+        return "、".join(figure(v, unit, places) for v in value) or "无"
+    if value is None:
+        return "（空）"
+    return str(value)
+
+
+# --- writing on a document ----------------------------------------------------------------------------
+
+YES, NO, TICKED, UNTICKED = "是", "否", "☑", "☐"
+YES_WORDS = frozenset({"是", "true", "1", "☑", "yes", "y"})  # what a sheet's cell may say for yes …
+NO_WORDS = frozenset({"否", "false", "0", "☐", "no", "n"})  # … and for no
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids, with Windows line ends made plain."""
+    return _ILLEGAL_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def number_text(value: Any) -> str:
+    """A number as printed on a form: exact, up to four decimals (a float as the decimal it was typed as)."""
+    if isinstance(value, float):
+        value = Decimal(repr(value))
+    return decimal_text(value, places=4)
+
+
+def money_text(value: Any) -> str:
+    """An amount in 万元: ``812.5`` → ``812.5万元``."""
+    return number_text(value) + "万元"
+
+
+def daxie(amount_wan: Any) -> str:
+    """An amount in 万元 in 大写 of 元, as on a payment notice: ``50`` → ``伍拾万元整``."""
+    yuan = Decimal(str(amount_wan)) * 10000
+    return cn2an.an2cn(f"{yuan.quantize(Decimal('0.01'))}", "rmb")
+
+
+def yesno(value: Any) -> str:
+    """Both boxes, the answer ticked: ``☑是　☐否``; neither ticked when there is no answer."""
+    return options(value, (True, False), {True: YES, False: NO})
+
+
+def options(value: Any, choices: tuple[Any, ...], words: dict[Any, str] | None = None) -> str:
+    """Every choice with a box, the chosen one(s) ticked: ``☑企业类　☐事业类``."""
+    chosen = list(value) if isinstance(value, (list, tuple)) else [value]
+    ticked = [any(_same(c, choice) for c in chosen) for choice in choices]
+    return "　".join((TICKED if t else UNTICKED) + (words or {}).get(choice, str(choice))
+                    for choice, t in zip(choices, ticked, strict=True))
+
+
+def _same(value: Any, choice: Any) -> bool:
+    """``value`` is ``choice`` (yes is only ``True``, never ``1``; a choice never matches a bool)."""
+    if isinstance(choice, bool) or isinstance(value, bool):
+        return value is choice
+    return bool(value == choice)
+
+
+def join_list(values: Any) -> str:
+    """A list in one cell: numbers as ``2014、2015``, texts one per line as ``1．…`` (texts may hold a 、)."""
+    if not isinstance(values, (list, tuple)) or not values:
+        return "无"
+    if all(isinstance(v, (int, Decimal, float)) and not isinstance(v, bool) for v in values):
+        return "、".join(number_text(v) for v in values)
+    return "\n".join(f"{i}．{clean_text(str(v))}" for i, v in enumerate(values, start=1))
+
+
+# --- reading back ---------------------------------------------------------------------------------------
+
+_CJK = r"\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
+_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+_UNITS = re.compile(r"(万元|元|人|㎡|m2|%|分|年|个|件|家|项)$")
+_ITEM_NUMBER = re.compile(r"(?:^|\n)\d+．")
+
+
+def squeeze(text: str) -> str:
+    """``text`` without any white space, full-width forms folded (NFKC): for comparing printed labels."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def tidy(text: str) -> str:
+    """Drop the gaps a PDF shows between Chinese and Latin text or digits (``到 2021 年`` → ``到2021年``)."""
+    return re.sub(rf"(?<=[{_CJK}])[ \t]+(?=[0-9A-Za-z%.])|(?<=[0-9A-Za-z%.])[ \t]+(?=[{_CJK}])", "", text)
+
+
+def join_lines(text: str) -> str:
+    """A cell's wrapped lines as the one text that was typed.
+
+    A wrap inside Chinese text or inside one long Latin token (``91120104MA05K7X1⏎0W``) added nothing; a wrap
+    between two Latin words took the place of a space."""
+    lines = [line.strip() for line in text.split("\n")]
+    result = lines[0] if lines else ""
+    for previous, line in zip(lines, lines[1:], strict=False):
+        if not line:
+            continue
+        one_token = " " not in previous and previous.isascii()
+        latin_boundary = previous[-1:].isascii() and line[:1].isascii() and previous[-1:].isalnum()
+        result += " " if latin_boundary and not one_token and not previous.endswith("-") else ""
+        result += line
+    return tidy(result)
+
+
+def read_number(text: str, integer: bool) -> Any:
+    """``１，２３４.５万元`` → ``Decimal('1234.5')``; the text itself when it is no number."""
+    cleaned = unicodedata.normalize("NFKC", text).replace(",", "").replace("，", "")
+    cleaned = _UNITS.sub("", re.sub(r"\s+", "", cleaned))
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return text
+    return int(value) if integer and value == int(value) else value
+
+
+def read_date(text: str) -> str | None:
+    """``2024年11月8日`` → ``2024-11-08``; None when the text holds no such date."""
+    match = _DATE.search(squeeze(text))
+    return f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}" if match else None
+
+
+def read_printed(text: str, node: dict[str, Any]) -> Any:
+    """The JSON value of a value as printed on a form (the inverse of the writers above), by its schema node."""
+    raw = text.strip()
+    text = join_lines(raw)
+    kind = node.get("type")
+    if kind == "boolean":
+        ticked = squeeze(text)
+        return True if TICKED + YES in ticked else False if TICKED + NO in ticked else None
+    if "enum" in node and TICKED in text:
+        chosen = [c for c in node["enum"] if f"{TICKED}{squeeze(str(c))}" in squeeze(text)]
+        return chosen[0] if chosen else None
+    if kind == "array":
+        items = node.get("items", {})
+        if squeeze(text) in ("", "无"):
+            return []
+        if items.get("type") in ("number", "integer"):
+            return [read_printed(p, items) for p in text.split("、") if p.strip()]
+        return [read_printed(p, items) for p in _ITEM_NUMBER.split(raw) if p.strip()]
+    if text == "":  # an empty cell: an empty text, or no value at all for a choice, date or number
+        plain = kind == "string" and not ({"enum", "format", "pattern"} & set(node))
+        return "" if plain else None
+    if node.get("format") == "date":
+        return read_date(text) or text
+    if kind in ("number", "integer"):
+        return read_number(text, kind == "integer")
+    if node.get("format") in ("uscc", "cn-phone", "cn-resident-id") or "enum" in node:
+        return re.sub(r"\s+", "", text)
+    return text
+
+
+def read_cell(raw: Any, node: dict[str, Any]) -> Any:
+    """A spreadsheet cell as the field's JSON value (Excel numbers, dates and booleans included)."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    kind = node.get("type")
+    if isinstance(raw, (dt.datetime, dt.date)):
+        return (raw.date() if isinstance(raw, dt.datetime) else raw).isoformat()
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, (int, float)) and kind in ("number", "integer"):
+        number = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
+        return int(number) if kind == "integer" and number == int(number) else number
+    text = str(raw).strip() if not isinstance(raw, float) else repr(raw)
+    if kind in ("object",) or (kind == "array" and text.startswith("[")):
+        try:
+            return json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError:
+            return text
+    if kind == "boolean":
+        word = text.lower()
+        return True if word in YES_WORDS else False if word in NO_WORDS else text
+    if kind == "array":
+        items = node.get("items", {})
+        return [read_cell(p, items) for p in re.split(r"[、;；]\s*", text) if p.strip()]
+    if kind == "string" and not node.get("format"):
+        return text
+    return read_printed(text, node)

@@ -68,7 +68,8 @@ demo: install
 		--name '{certificate_number}-{enterprise.name}' --merge $(OUT)/batch-all.docx --zip $(OUT)/batch.zip --quiet
 	$(BIN)/shenbao convert --png $(OUT)/documents/*.docx
 	mkdir -p $(OUT)/extracted
-	@for slots in templates/*.slots.json; do id=$$(basename $$slots .slots.json); \
+	@ids=$$($(BIN)/python -c 'import toolkit; print(*(f.id for f in toolkit.forms() if not f.is_notice))') || exit 1; \
+	for id in $$ids; do \
 		$(BIN)/shenbao extract $$id $(OUT)/documents/$$id.pdf -o $(OUT)/extracted/$$id.json -j 1 || exit 1; \
 		echo "extract: $(OUT)/documents/$$id.pdf → $(OUT)/extracted/$$id.json"; \
 	done

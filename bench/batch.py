@@ -25,8 +25,8 @@ from pathlib import Path
 from docxtpl import DocxTemplate
 
 import toolkit
-from toolkit import batch, convert
-from toolkit.render import context, environment, template_path
+from toolkit import convert, sheets
+from toolkit.rendering import context, environment
 
 FORM = "tj-high-tech-certificate"
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def sheet(path: Path, rows: int) -> Path:
     data = toolkit.load_application(ROOT / "samples" / f"{FORM}.json")
-    names = batch.column_names(FORM)
-    headers = batch.headers_for_sheet(FORM)
+    names = sheets.columns(toolkit.form(FORM)).names
+    headers = sheets.headers(toolkit.form(FORM))
 
     def value(path_: str, i: int) -> object:
         if path_ == "certificate_number":
@@ -60,15 +60,16 @@ def sheet(path: Path, rows: int) -> Path:
 def plain_loop(rows: list[dict], out: Path) -> float:
     started = time.perf_counter()
     for i, data in enumerate(rows):
-        document = DocxTemplate(str(template_path(FORM)))
-        document.render(context(FORM, data), jinja_env=environment(False, FORM), autoescape=True)
+        document = DocxTemplate(str(toolkit.form(FORM).template_path))
+        document.render(context(data), jinja_env=environment(False, FORM), autoescape=True)
         document.save(str(out / f"plain-{i}.docx"))
     return len(rows) / (time.perf_counter() - started)
 
 
 def ours(csv_path: Path, out: Path, jobs: int) -> float:
     started = time.perf_counter()
-    outcomes = batch.run(FORM, csv_path, out, "{certificate_number}", jobs=jobs)
+    outcomes = toolkit.batch(FORM, sheets.read_rows(csv_path), toolkit.FolderSink(out), name="{certificate_number}",
+                             jobs=jobs).outcomes
     assert all(o.status == "written" for o in outcomes), [o.message for o in outcomes if o.message][:3]
     return len(outcomes) / (time.perf_counter() - started)
 
@@ -107,8 +108,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         rows_csv = sheet(folder / "rows.csv", args.rows)
-        names, fields = batch.column_names(FORM), batch.leaf_fields(FORM)
-        contexts = [batch.row_data(raw, names, fields, {}) for _, raw in batch.read_rows(rows_csv)]
+        known = sheets.columns(toolkit.form(FORM))
+        contexts = [known.data(row) for row in sheets.read_rows(rows_csv)]
         (folder / "plain").mkdir()
         # best of three runs each: a shared machine's disk makes single runs noisy
         baseline = max(plain_loop(contexts[: min(len(contexts), 100)], folder / "plain") for _ in range(3))

@@ -24,21 +24,21 @@ from validate import _variants  # noqa: E402
 
 import toolkit  # noqa: E402
 from toolkit import convert  # noqa: E402
-from toolkit.extraction import extract_files  # noqa: E402
-from toolkit.render import render  # noqa: E402
-from toolkit.template_build import NOTICE_KINDS  # noqa: E402
+from toolkit.extraction import extract_many  # noqa: E402
+from toolkit.files import write_bytes  # noqa: E402
+from toolkit.rendering import document  # noqa: E402
 
 
 def submitted(folder: Path, count: int) -> list[tuple[str, Path]]:
     import random
 
     rng = random.Random(7)
-    forms = [f.id for f in toolkit.forms() if f.kind not in NOTICE_KINDS]
+    forms = [f.id for f in toolkit.forms() if not f.is_notice]
     documents = []
     for i in range(count):
         form_id = forms[i % len(forms)]
         data = _variants(toolkit.load_application(Path("samples") / f"{form_id}.json"), rng)
-        documents.append((form_id, render(form_id, data, folder / f"{i:03d}-{form_id}.docx")))
+        documents.append((form_id, write_bytes(folder / f"{i:03d}-{form_id}.docx", document(form_id, data))))
     pdfs = convert.to_pdf([d for _, d in documents], timeout=900)
     return [(form_id, pdf) for (form_id, _), pdf in zip(documents, pdfs, strict=True)]
 
@@ -68,7 +68,7 @@ def main() -> None:
         pages = plain_loop([p for _, p in files])
         baseline = pages / (time.perf_counter() - started)
         started = time.perf_counter()
-        results = extract_files([(form_id, str(path)) for form_id, path in files], args.jobs)
+        results = extract_many([(form_id, str(path)) for form_id, path in files], args.jobs)
         found = sum(not isinstance(r, toolkit.UnusableInput) for r in results)
         fields = sum(len(getattr(r, "fields", {})) for r in results)
         ours = pages / (time.perf_counter() - started)

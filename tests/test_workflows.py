@@ -83,7 +83,8 @@ def test_render_gives_docx_bytes_and_refuses_an_invalid_application(no_writes: N
 
 
 def test_render_takes_a_users_template_as_bytes(no_writes: None) -> None:
-    own = toolkit.render(CERTIFICATE, sample(CERTIFICATE), template=toolkit.form(CERTIFICATE).template_path.read_bytes())
+    template = toolkit.form(CERTIFICATE).template_path.read_bytes()
+    own = toolkit.render(CERTIFICATE, sample(CERTIFICATE), template=template)
     assert sample(CERTIFICATE)["certificate_number"] in text_of(own)
 
 

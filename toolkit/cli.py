@@ -189,7 +189,7 @@ def extract_command(form: Form, paths: tuple[str, ...], output: str | None, as_j
     """Read submitted PDFs (or Word files) of FORM_ID back into its JSON, checked against the policy."""
     if output and len(paths) > 1:
         raise click.UsageError("-o takes one PDF; for several use --json")
-    results = extraction.extract_many(form, list(paths), jobs or os.cpu_count() or 1)
+    results = extraction.extract_many([(form, path) for path in paths], jobs or os.cpu_count() or 1)
     usable = [r for r in results if isinstance(r, extraction.Extraction)]
     for problem in (r for r in results if not isinstance(r, extraction.Extraction)):
         click.echo(f"shenbao: {problem}", err=True)

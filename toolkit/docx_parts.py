@@ -226,12 +226,3 @@ def page_break(document: Document) -> None:
     from docx.enum.text import WD_BREAK
 
     document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
-
-
-def chinese_numeral(n: int) -> str:
-    """1 → 一, 12 → 十二, 20 → 二十 (heading numbers of an outline)."""
-    digits = "零一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    tens, units = divmod(n, 10)
-    return ("" if tens == 1 else digits[tens]) + "十" + (digits[units] if units else "")

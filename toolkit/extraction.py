@@ -1,6 +1,6 @@
-"""Getting a form's data back out of a submitted PDF, anchored on the form itself.
+"""Getting a form's data back out of a submitted PDF (or Word file), anchored on the form itself.
 
-The form's layout says, in reading order, where each value is printed (``form_layout.Slot``): a label cell
+The form's layout plan says, in reading order, where each value is printed (``layout_plan.Slot``): a label cell
 and its value cell, a list table under its header row, a heading and its text. Extraction walks those slots
 over the rows and lines of the PDF (``pdf_reading``), finds each label after the previous one — so a label
 used twice (``姓名``) is told apart by its place — and types the value back by the schema: ``2024年11月8日``
@@ -10,27 +10,22 @@ list, a table row → an item. No coordinates are kept per form.
 
 from __future__ import annotations
 
-import json
+import io
 import re
-import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from .catalogue import form, forms
-from .errors import UnusableInput
-from .fields import put as set_field
-from .form_layout import Slot, form_slots, slots_from_json
+from . import fields as field_paths
+from .catalogue import Form, form, forms
+from .convert import pdf_of
+from .errors import ConversionError, UnusableInput
+from .files import read_input
+from .layout_plan import Slot, form_slots
 from .pdf_reading import Line, Row, Token, continue_row, read_pdf
-from .resources import data_dir
-from .template_build import sample_of
-from .validation import Report, validate
-
-_CJK = r"\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
-_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_ITEM = re.compile(r"^第(\d+)项$")
+from .validation import Report, check
+from .values import join_lines, read_printed, squeeze
 
 
 @dataclass
@@ -50,78 +45,13 @@ class Extraction:
 
     def as_dict(self) -> dict[str, Any]:
         """As ``shenbao extract --json`` prints it."""
-        findings = [{"path": "/" + p.replace(".", "/"), "title": p, "rule": "extract.missing", "clause": "",
-                     "severity": "error", "message": "在 PDF 中没有找到此字段"} for p in self.missing]
+        owner = form(self.form)
+        findings = [{"path": field_paths.pointer(p), "title": field_paths.title(owner, field_paths.pointer(p)),
+                     "rule": "extract.missing", "clause": "", "severity": "error", "message": "在 PDF 中没有找到此字段"}
+                    for p in self.missing]
         findings += [f.as_dict() for f in (self.report.findings if self.report else ())]
         return {"form": self.form, "file": self.file, "data": self.data, "findings": findings,
                 "fields": self.fields}
-
-
-def squeeze(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-
-
-def tidy(text: str) -> str:
-    """Drop the gaps a PDF shows between Chinese and Latin text or digits (``到 2021 年`` → ``到2021年``)."""
-    return re.sub(rf"(?<=[{_CJK}])[ \t]+(?=[0-9A-Za-z%.])|(?<=[0-9A-Za-z%.])[ \t]+(?=[{_CJK}])", "", text)
-
-
-def join_lines(text: str) -> str:
-    """A cell's wrapped lines as the one text that was typed.
-
-    A wrap inside Chinese text or inside one long Latin token (``91120104MA05K7X1⏎0W``) added nothing; a wrap
-    between two Latin words took the place of a space."""
-    lines = [line.strip() for line in text.split("\n")]
-    result = lines[0] if lines else ""
-    for previous, line in zip(lines, lines[1:], strict=False):
-        if not line:
-            continue
-        one_token = " " not in previous and previous.isascii()
-        latin_boundary = previous[-1:].isascii() and line[:1].isascii() and previous[-1:].isalnum()
-        result += " " if latin_boundary and not one_token and not previous.endswith("-") else ""
-        result += line
-    return tidy(result)
-
-
-def _number(text: str, integer: bool) -> Any:
-    cleaned = unicodedata.normalize("NFKC", text).replace(",", "").replace("，", "")
-    cleaned = re.sub(r"(万元|元|人|㎡|m2|%|分|年|个|件|家|项)$", "", re.sub(r"\s+", "", cleaned))
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        return text
-    return int(value) if integer and value == int(value) else value
-
-
-def typed(text: str, node: dict[str, Any], choices: tuple[str, ...] = ()) -> Any:
-    """The JSON value of a printed value, by its schema node."""
-    raw = text.strip()
-    text = join_lines(raw)
-    kind = node.get("type")
-    if kind == "boolean":
-        ticked = squeeze(text)
-        return True if "☑是" in ticked else False if "☑否" in ticked else None
-    if "enum" in node and "☑" in text:
-        chosen = [c for c in node["enum"] if f"☑{squeeze(str(c))}" in squeeze(text)]
-        return chosen[0] if chosen else None
-    if kind == "array":
-        items = node.get("items", {})
-        if squeeze(text) in ("", "无"):
-            return []
-        if items.get("type") in ("number", "integer"):
-            return [typed(p, items) for p in text.split("、") if p.strip()]
-        return [typed(p, items) for p in re.split(r"(?:^|\n)\d+．", raw) if p.strip()]
-    if text == "":  # an empty cell: an empty text, or no value at all for a choice, date or number
-        plain = kind == "string" and not ({"enum", "format", "pattern"} & set(node))
-        return "" if plain else None
-    if node.get("format") == "date":
-        match = _DATE.search(squeeze(text))
-        return f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}" if match else text
-    if kind in ("number", "integer"):
-        return _number(text, kind == "integer")
-    if node.get("format") in ("uscc", "cn-phone", "cn-resident-id") or "enum" in node:
-        return re.sub(r"\s+", "", text)
-    return text
 
 
 class _Cursor:
@@ -178,19 +108,15 @@ class _Cursor:
 
 
 @cache
-def _slots(form_id: str) -> tuple[Slot, ...]:
-    """Where the form's template prints each value: written beside it when it was built, else laid out now."""
-    path = data_dir("templates") / f"{form_id}.slots.json"
-    if path.exists():
-        return tuple(slots_from_json(json.loads(path.read_text(encoding="utf-8"))))
-    target = form(form_id)
-    return tuple(form_slots(target, sample_of(target)))
+def _slots(target: Form | str) -> tuple[Slot, ...]:
+    """Where the form's template prints each value, in reading order: the slots of the form's layout plan."""
+    return tuple(form_slots(form(target)))
 
 
 class _Extractor:
-    def __init__(self, form_id: str, tokens: list[Token]) -> None:
-        self.form_id = form_id
-        self.slots = _slots(form_id)
+    def __init__(self, target: Form, tokens: list[Token]) -> None:
+        self.form = target
+        self.slots = _slots(target)
         self.headings = {squeeze(s.label) for s in self.slots if s.kind in ("text", "header", "heading")}
         self.cursor = _Cursor(tokens)
         self.data: dict[str, Any] = {}
@@ -204,7 +130,7 @@ class _Extractor:
 
     def put(self, target: dict[str, Any], path: str, value: Any) -> None:
         if value is not None:
-            set_field(target, path, value)
+            field_paths.put(target, path, value)
 
     def where(self, path: str, row: Row, position: int) -> None:
         box = row.boxes[position]
@@ -219,7 +145,7 @@ class _Extractor:
         row, position = found
         value_position = next((i for i in range(position + 1, len(row.cells)) if row.cells[i] is not None), None)
         text = row.cells[value_position] if value_position is not None else ""
-        self.put(into if into is not None else self.data, path, typed(text or "", slot.node))
+        self.put(into if into is not None else self.data, path, read_printed(text or "", slot.node))
         if value_position is not None:
             self.where(prefix + path, row, value_position)
 
@@ -245,7 +171,7 @@ class _Extractor:
                 break
             item: dict[str, Any] = {}
             for (_, path, node), position in zip(slot.columns[1:], present[1:], strict=True):
-                self.put(item, path.split("[].", 1)[1], typed(token.cells[position] or "", node))
+                self.put(item, path.split("[].", 1)[1], read_printed(token.cells[position] or "", node))
                 self.where(f"{slot.path}.{len(items)}.{path.split('[].', 1)[1]}", token, position)
             items.append(item)
             index += 1
@@ -285,52 +211,70 @@ def _is_heading(text: str) -> bool:
     return bool(re.match(r"^([一二三四五六七八九十]+、|（[一二三四五六七八九十]+）)", text.strip())) and len(text) < 40
 
 
-def extract(form_id: str, path: str | Path) -> Extraction:
-    """Read the PDF at ``path`` as a filled-in ``form_id``; ``UnusableInput`` when it cannot be read at all."""
-    target = form(form_id)
-    tokens, _ = read_pdf(path)
-    _check_form(form_id, tokens, str(path))
-    extractor = _Extractor(form_id, tokens)
+def extract(target: Form | str, data: bytes, name: str = "") -> Extraction:
+    """Read a submitted PDF or Word file (bytes) as a filled-in form: its data, where each field was found,
+    the fields not found, and the check of the data; ``UnusableInput`` when it cannot be read at all.
+
+    A .docx is turned into PDF first (LibreOffice), so both are read by the same anchors."""
+    target = form(target)
+    name = name or "<submission>"
+    if data[:2] == b"PK":
+        data = _docx_to_pdf(data, name)
+    tokens, _ = read_pdf(data, name)
+    _check_form(target, tokens, name)
+    extractor = _Extractor(target, tokens)
     extractor.run()
-    result = Extraction(form_id, str(path), extractor.data, extractor.fields, extractor.missing)
-    result.report = validate(target.id, extractor.data, str(path))
+    result = Extraction(target.id, name, extractor.data, extractor.fields, extractor.missing)
+    result.report = check(target, extractor.data, file=name)
     return result
 
 
-def _check_form(form_id: str, tokens: list[Token], name: str) -> None:
+def _docx_to_pdf(data: bytes, name: str) -> bytes:
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            if "word/document.xml" not in archive.namelist():
+                raise UnusableInput(name, "不是 PDF 或 Word 文件 (not a PDF or .docx)")
+    except zipfile.BadZipFile:
+        raise UnusableInput(name, "Word 文件已损坏 (damaged .docx)") from None
+    try:
+        return pdf_of(data)
+    except ConversionError as exc:
+        raise UnusableInput(name, f"Word 文件无法转换为 PDF：{exc.reason}") from None
+
+
+def _check_form(target: Form, tokens: list[Token], name: str) -> None:
     """Refuse a PDF of another form, saying which one it looks like."""
     head = squeeze("".join(t.text for t in tokens[:12] if isinstance(t, Line)))
-    if squeeze(form(form_id).title) in head:
+    if squeeze(target.title) in head:
         return
     for other in forms():
         if squeeze(other.title) in head:
-            raise UnusableInput(name, f"这不是「{form(form_id).title}」，看起来是 {other.id}（{other.title}）"
+            raise UnusableInput(name, f"这不是「{target.title}」，看起来是 {other.id}（{other.title}）"
                                       f" (this looks like {other.id})")
-    raise UnusableInput(name, f"没有找到表单标题「{form(form_id).title}」：这不是 {form_id} 的 PDF "
-                              f"(not a PDF of {form_id})")
+    raise UnusableInput(name, f"没有找到表单标题「{target.title}」：这不是 {target.id} 的 PDF "
+                              f"(not a PDF of {target.id})")
 
 
-def extract_many(form_id: str, paths: list[str], jobs: int = 1) -> list[Extraction | UnusableInput]:
-    """Extract many PDFs of one form on ``jobs`` processes; an unusable file gives its ``UnusableInput``."""
-    form(form_id)
-    return extract_files([(form_id, p) for p in paths], jobs)
-
-
-def extract_files(items: list[tuple[str, str]], jobs: int = 1) -> list[Extraction | UnusableInput]:
-    """Extract (form id, PDF) pairs on ``jobs`` processes, in order; pages are read in the workers."""
-    if jobs <= 1 or len(items) < 2:
-        return [_extract_or_error(form_id, path) for form_id, path in items]
-    from concurrent.futures import ProcessPoolExecutor
-
-    for form_id in {form_id for form_id, _ in items}:  # lay out and compile once; forked workers inherit it
-        _slots(form_id)
-        validate(form_id, {})
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_extract_or_error, *zip(*items, strict=True), chunksize=max(1, len(items) // (jobs * 4))))
-
-
-def _extract_or_error(form_id: str, path: str) -> Extraction | UnusableInput:
+def extract_file(target: Form | str, path: str | Path) -> Extraction | UnusableInput:
+    """Read the file at ``path`` and extract it; an unusable file gives its ``UnusableInput``."""
     try:
-        return extract(form_id, path)
+        return extract(target, read_input(path), str(path))
     except UnusableInput as problem:
         return problem
+
+
+def extract_many(items: list[tuple[Form | str, str | Path]], jobs: int = 1) -> list[Extraction | UnusableInput]:
+    """Extract (form, file) pairs on ``jobs`` processes, in order; files are read in the workers, and an unusable
+    file gives its ``UnusableInput``."""
+    pairs = [(form(target), path) for target, path in items]
+    if jobs <= 1 or len(pairs) < 2:
+        return [extract_file(target, path) for target, path in pairs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    for target in {target for target, _ in pairs}:  # lay out and compile once; forked workers inherit it
+        _slots(target)
+        check(target, {})
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(extract_file, *zip(*pairs, strict=True), chunksize=max(1, len(pairs) // (jobs * 4))))

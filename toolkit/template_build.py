@@ -1,5 +1,4 @@
-"""Build every Word template in ``templates/`` from the schemas, samples and notice texts; beside each form's
-template, ``<id>.slots.json`` says where each value is printed (what extraction reads PDFs by).
+"""Build every Word template in ``templates/`` from the schemas and notice texts.
 
 Run ``python -m toolkit.template_build`` after changing a schema or a notice text; the templates are
 committed, and ``tests/test_templates.py`` fails when one is out of date with its sources.
@@ -7,41 +6,36 @@ committed, and ``tests/test_templates.py`` fails when one is out of date with it
 
 from __future__ import annotations
 
-import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 
+from docx.document import Document
+
 from .catalogue import Form, forms
-from .form_layout import FormLayout, slots_to_json
+from .form_layout import FormLayout
 from .resources import data_dir
 
-NOTICE_KINDS = {"通知", "证书", "公示"}
 
-
-def sample_of(form: Form) -> dict:
-    path = data_dir("samples") / f"{form.id}.json"
-    return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal) if path.exists() else {}
-
-
-def build(form: Form, out_dir: Path) -> Path:
-    """Write the template of ``form`` into ``out_dir`` and return its path."""
+def build_document(form: Form) -> Document:
+    """The template of ``form`` as a python-docx document: a notice from its text, a form from its layout plan."""
     if form.is_notice:
         from .notice_layout import build_notice_template
 
         document = build_notice_template(form)
     else:
-        layout = FormLayout(form, sample_of(form))
-        document = layout.build()
-        slots = json.dumps(slots_to_json(layout.slots), ensure_ascii=False, indent=1, default=str)
-        (out_dir / f"{form.id}.slots.json").write_text(slots + "\n", encoding="utf-8")
+        document = FormLayout(form).build()
     _fix_metadata(document)
+    return document
+
+
+def build(form: Form, out_dir: Path) -> Path:
+    """Write the template of ``form`` into ``out_dir`` and return its path."""
     out = out_dir / f"{form.id}.docx"
-    document.save(str(out))
+    build_document(form).save(str(out))
     return out
 
 
-def _fix_metadata(document) -> None:
+def _fix_metadata(document: Document) -> None:
     """Fixed core properties, so that a rebuild from the same sources gives the same document text."""
     import datetime as dt
 

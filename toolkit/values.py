@@ -80,6 +80,15 @@ NO_WORDS = frozenset({"否", "false", "0", "☐", "no", "n"})  # … and for no
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+def chinese_numeral(n: int) -> str:
+    """1 → 一, 12 → 十二, 20 → 二十 (the numbers of an outline's headings, 一、 二、 …)."""
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, units = divmod(n, 10)
+    return ("" if tens == 1 else digits[tens]) + "十" + (digits[units] if units else "")
+
+
 def clean_text(text: str) -> str:
     """``text`` without the characters XML 1.0 forbids, with Windows line ends made plain."""
     return _ILLEGAL_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -210,7 +210,7 @@ def extract_command(form: Form, paths: tuple[str, ...], output: str | None, as_j
 def _extraction_text(result: extraction.Extraction) -> str:
     lines = [f"{'✓' if result.ok else '✗'} {result.file}：读出 {len(result.fields)} 个字段"
              + (f"，{len(result.missing)} 个未找到" if result.missing else "")]
-    lines += [f"  未找到 {path}" for path in result.missing]
+    lines += [f"  未找到 {f.path}（{f.title}）" for f in result.findings if f.rule == "extract.missing"]
     if result.report is not None:
         lines += _report_text(result.report).splitlines()[1:]
     return "\n".join(lines)

@@ -24,13 +24,14 @@ from .errors import ConversionError, UnusableInput
 from .files import read_input
 from .layout_plan import Slot, form_slots
 from .pdf_reading import Line, Row, Token, continue_row, read_pdf
-from .validation import Report, check
+from .validation import Finding, Report, check
 from .values import join_lines, read_printed, squeeze
 
 
 @dataclass
 class Extraction:
-    """What came out of one PDF: the data, where each field was found, the fields not found, the report."""
+    """What came out of one submission: the data, the evidence of each field (its page and box, by JSON pointer),
+    the fields not found (JSON pointers), and the check of the data."""
 
     form: str
     file: str
@@ -43,15 +44,19 @@ class Extraction:
     def ok(self) -> bool:
         return not self.missing and self.report is not None and self.report.ok
 
-    def as_dict(self) -> dict[str, Any]:
-        """As ``shenbao extract --json`` prints it."""
+    @property
+    def findings(self) -> list[Finding]:
+        """A finding for each field not found, then the check's findings."""
         owner = form(self.form)
-        findings = [{"path": field_paths.pointer(p), "title": field_paths.title(owner, field_paths.pointer(p)),
-                     "rule": "extract.missing", "clause": "", "severity": "error", "message": "在 PDF 中没有找到此字段"}
-                    for p in self.missing]
-        findings += [f.as_dict() for f in (self.report.findings if self.report else ())]
-        return {"form": self.form, "file": self.file, "data": self.data, "findings": findings,
-                "fields": self.fields}
+        missing = [Finding(p, field_paths.title(owner, p), "extract.missing", "", "error", "在 PDF 中没有找到此字段")
+                   for p in self.missing]
+        return missing + list(self.report.findings if self.report else ())
+
+    def as_dict(self) -> dict[str, Any]:
+        """As ``shenbao extract --json`` prints it (the evidence keyed by dotted path, as it always was)."""
+        return {"form": self.form, "file": self.file, "data": self.data,
+                "findings": [f.as_dict() for f in self.findings],
+                "fields": {field_paths.dotted(p): where for p, where in self.fields.items()}}
 
 
 class _Cursor:
@@ -224,7 +229,9 @@ def extract(target: Form | str, data: bytes, name: str = "") -> Extraction:
     _check_form(target, tokens, name)
     extractor = _Extractor(target, tokens)
     extractor.run()
-    result = Extraction(target.id, name, extractor.data, extractor.fields, extractor.missing)
+    result = Extraction(target.id, name, extractor.data,
+                        {field_paths.pointer(p): where for p, where in extractor.fields.items()},
+                        [field_paths.pointer(p) for p in extractor.missing])
     result.report = check(target, extractor.data, file=name)
     return result
 

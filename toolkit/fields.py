@@ -14,7 +14,7 @@ node); ``title``, ``clause``, ``choices``, ``leaves`` and ``blank`` answer from 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -59,6 +59,11 @@ def pointer(dotted: str, index: int | None = None) -> str:
     if "[]" in dotted:
         dotted = dotted.replace("[]", f".{index}" if index is not None else "", 1)
     return "/" + "/".join(_escape(p) for p in dotted.split(".") if p)
+
+
+def pointer_of(parts: Iterable[Any]) -> str:
+    """The JSON pointer of a sequence of keys and item numbers (a jsonschema error's ``absolute_path``)."""
+    return "".join(f"/{_escape(str(p))}" for p in parts)
 
 
 def dotted(json_pointer: str) -> str:

@@ -16,7 +16,8 @@ from typing import Any
 from docxtpl import DocxTemplate
 from jinja2 import TemplateSyntaxError, nodes
 
-from .catalogue import form, resolve
+from . import fields
+from .catalogue import Form, form
 from .errors import UnusableInput
 from .rendering import environment
 
@@ -45,30 +46,13 @@ def template_xml(path: str | Path) -> str:
         raise UnusableInput(str(path), f"不是有效的 Word 文档（.docx）：{type(exc).__name__}") from None
 
 
-def schema_paths(form_id: str) -> tuple[set[str], set[str]]:
+def schema_paths(target: Form | str) -> tuple[set[str], set[str]]:
     """Every dotted field path of the form (lists as ``name[]``), and the required leaves among them."""
-    root = form(form_id).schema
-    paths: set[str] = set()
-    required: set[str] = set()
-
-    def walk(node: dict[str, Any], path: str, needed: bool) -> None:
-        node = resolve(node, root)
-        if path:
-            paths.add(path)
-        properties = node.get("properties", {})
-        for name, child in properties.items():
-            child_needed = needed and name in node.get("required", [])
-            walk(child, f"{path}.{name}" if path else name, child_needed)
-        items = resolve(node.get("items", {}), root) if node.get("type") == "array" else None
-        if items is not None and items.get("type") == "object":
-            walk(items, f"{path}[]", needed)
-        elif items is not None:
-            paths.add(f"{path}[]")  # a list of texts or numbers is printed whole
-        if needed and path and not properties and (items is None or items.get("type") != "object"):
-            required.add(path)
-
-    walk(root, "", True)
-    return paths, required
+    known = fields.fields(form(target))
+    required = {path for path, f in known.items()
+                if f.required and not f.node.get("properties") and not path.endswith("[]")
+                and not (f.type == "array" and f.node.get("items", {}).get("type") == "object")}
+    return set(known), required
 
 
 def printed_paths(tree: nodes.Template) -> set[str]:

@@ -137,17 +137,14 @@ def _schema_findings(target: Form, data: Mapping[str, Any]) -> Iterator[Finding]
                 yield _finding(target, path, rule, clause, "error", message)
 
 
-def _pointer(parts: Any) -> str:
-    return "".join(f"/{str(p).replace('~', '~0').replace('/', '~1')}" for p in parts)
-
-
 TYPE_NAMES = {"string": "文字", "number": "数值", "integer": "整数", "boolean": "是/否（true/false）",
               "object": "对象", "array": "列表", "null": "空"}
 
 
 def _explain(error: ValidationError) -> Iterator[tuple[str, str]]:
     """The pointer and Chinese message of a JSON Schema error (one per missing or unknown field)."""
-    here, kind, expected, value = _pointer(error.absolute_path), error.validator, error.validator_value, error.instance
+    here = fields.pointer_of(error.absolute_path)
+    kind, expected, value = error.validator, error.validator_value, error.instance
     if kind == "required":
         for name in expected:
             if isinstance(value, Mapping) and name not in value:

@@ -55,7 +55,7 @@ def _file(form_id: str) -> dict[str, Any]:
 
 
 def _walk(node: dict[str, Any], root: dict[str, Any], path: str = ""):
-    node = toolkit.catalogue.resolve(node, root)
+    node = toolkit.fields.resolve(node, root)
     yield path, node
     for name, sub in node.get("properties", {}).items():
         yield from _walk(sub, root, f"{path}.{name}" if path else name)

@@ -22,26 +22,11 @@ from .catalogue import Form, form
 from .errors import UnusableInput
 from .prepared_template import PreparedTemplate
 from .sheets import Columns, Row, columns
-from .sinks import Sink, sha256
+from .sinks import Outcome, Sink, sha256
 from .validation import Report, check
 
 _UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]+')
 CHUNK = 32  # rows a worker renders per task
-
-
-@dataclass
-class Outcome:
-    """What became of one row: the manifest's line."""
-
-    row: int
-    file: str
-    status: str  # written | skipped | failed
-    message: str = ""
-    sha256: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "failed"
 
 
 @dataclass

@@ -22,6 +22,7 @@ import fastjsonschema
 from jsonschema import Draft202012Validator
 
 from .errors import UnknownForm, UnusableInput
+from .fields import blank
 from .formats import FORMAT_CHECKER
 from .resources import data_dir
 from .rules import RuleSet, load_rules
@@ -218,16 +219,4 @@ def schema(form_id: str | Form) -> dict[str, Any]:
 
 def skeleton(form_id: str | Form) -> dict[str, Any]:
     """A blank application of ``form_id`` to fill in: every field present, every value empty."""
-    from .fields import blank
-
     return blank(form(form_id))
-
-
-def resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
-    """Follow a local ``$ref`` (``#/$defs/contact``) to the schema it names."""
-    while "$ref" in node and node["$ref"].startswith("#/"):
-        target: Any = root
-        for part in node["$ref"][2:].split("/"):
-            target = target[part]
-        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
-    return node

@@ -91,15 +91,7 @@ def skeleton_command(form: Form, xlsx: str | None) -> None:
     if xlsx is None:
         click.echo(_dump(catalogue.skeleton(form)))
         return
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None  # a new workbook has one sheet
-    sheet.title = form.title[:31]
-    sheet.append(sheets.headers(form))
-    sheet.freeze_panes = "A2"
-    files.write_with(xlsx, book.save)
+    files.write_bytes(xlsx, sheets.empty_sheet(form))
     click.echo(f"已生成 {xlsx}")
 
 

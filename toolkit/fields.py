@@ -49,6 +49,16 @@ class Field:
         return not (self.type == "array" and self.node.get("items", {}).get("type") == "object")
 
 
+def resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    """Follow a local ``$ref`` (``#/$defs/contact``) to the schema it names."""
+    while "$ref" in node and node["$ref"].startswith("#/"):
+        target: Any = root
+        for part in node["$ref"][2:].split("/"):
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node
+
+
 # --- notations ----------------------------------------------------------------------------------------
 
 def pointer(dotted: str, index: int | None = None) -> str:
@@ -95,8 +105,6 @@ def _unescape(part: str) -> str:
 @lru_cache(maxsize=128)
 def fields(form: Form) -> dict[str, Field]:
     """Every field of ``form`` by dotted path (``enterprise.name``, ``ip[]``, ``ip[].title``), in schema order."""
-    from .catalogue import resolve
-
     root = form.schema
     found: dict[str, Field] = {}
 
@@ -180,8 +188,6 @@ def leaves(form: Form, under: str = "") -> dict[str, Field]:
 
 def blank(form: Form) -> dict[str, Any]:
     """A blank application of ``form`` to fill in: every field present, every value empty."""
-    from .catalogue import resolve
-
     root = form.schema
 
     def empty(node: dict[str, Any]) -> Any:

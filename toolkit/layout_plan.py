@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from .catalogue import Form, resolve
+from .catalogue import Form
+from .fields import resolve
 from .values import chinese_numeral
 
 TABLE_COLUMNS = 6  # a list with more columns than this is laid out item by item

@@ -84,6 +84,23 @@ def headers(target: Form) -> list[str]:
     return [min((n for n in by_path[p] if n != p), key=len, default=p) for p in fields.leaves(target)]
 
 
+def empty_sheet(target: Form) -> bytes:
+    """An .xlsx with the form's headers and no rows, to fill in for a batch."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook has one sheet
+    sheet.title = target.title[:31]
+    sheet.append(headers(target))
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 # --- reading a sheet ------------------------------------------------------------------------------------
 
 def read_rows(path: Path) -> Iterator[Row]:

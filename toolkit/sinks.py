@@ -13,15 +13,28 @@ import hashlib
 import io
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from .files import write_bytes, write_with
 
-if TYPE_CHECKING:
-    from .batching import Outcome
-
 MANIFEST = "manifest.csv"
+
+
+@dataclass
+class Outcome:
+    """What became of one row: the manifest's line."""
+
+    row: int
+    file: str
+    status: str  # written | skipped | failed
+    message: str = ""
+    sha256: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "failed"
 
 
 def sha256(data: bytes) -> str:

@@ -42,7 +42,7 @@ class Slot:
 
 
 @dataclass
-class Field:
+class Entry:
     """A label and the tag that prints the value at ``path`` (schema ``node``)."""
 
     label: str
@@ -55,17 +55,17 @@ class Field:
 class Pair:
     """A table row of one or two label and value cells side by side (one: its value spans the row)."""
 
-    fields: list[Field]
+    fields: list[Entry]
 
 
 @dataclass
 class LongRow:
     """A table row of a label and a value taking the rest of the row."""
 
-    field: Field
+    field: Entry
 
     @property
-    def fields(self) -> list[Field]:
+    def fields(self) -> list[Entry]:
         return [self.field]
 
 
@@ -276,9 +276,9 @@ class _Planner:
     def is_outline_text(self, node: dict[str, Any]) -> bool:
         return self.outline and node.get("type") == "string" and bool(NUMBERED.match(node.get("title", "")))
 
-    def field(self, node: dict[str, Any], name: str, expression: str, within: str = "") -> Field:
+    def field(self, node: dict[str, Any], name: str, expression: str, within: str = "") -> Entry:
         path = dotted(expression, within)
-        return Field(node.get("title", name), value_tag(node, expression, path), path, node)
+        return Entry(node.get("title", name), value_tag(node, expression, path), path, node)
 
     # --- cover, headings, signatures ----------------------------------------------------------------------
 
@@ -399,7 +399,7 @@ class _Planner:
         """The rows of an object's table: fields two by two, long ones alone, a sub-header before each nested
         object; its lists of objects are put in ``later``."""
         rows: list[Row] = []
-        pending: list[Field] = []
+        pending: list[Entry] = []
         for name, raw in node.get("properties", {}).items():
             child, expression = self.node(raw), access(path, name)
             if self.is_list_of_objects(child):
@@ -441,7 +441,7 @@ class _Planner:
         return result
 
 
-def _pairs(fields: list[Field]) -> list[Row]:
+def _pairs(fields: list[Entry]) -> list[Row]:
     return [Pair(fields[start:start + 2]) for start in range(0, len(fields), 2)]
 
 

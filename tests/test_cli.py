@@ -213,3 +213,15 @@ def test_template_check_command(shenbao) -> None:
 def test_convert_missing_file_is_a_usage_error(shenbao, tmp_path: Path) -> None:
     code, _, err = shenbao("convert", str(tmp_path / "none.docx"))
     assert code == 2 and "does not exist" in err
+
+
+def test_the_command_is_a_thin_shell() -> None:
+    """cli.py parses, reads and writes files, prints: no document, PDF, sheet or schema library of its own."""
+    import ast
+
+    source = (ROOT / "toolkit" / "cli.py").read_text(encoding="utf-8")
+    imported = {alias.name.split(".")[0] for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(source))
+                 if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
+    assert not imported & {"docx", "docxtpl", "docxcompose", "pdfplumber", "openpyxl", "jsonschema", "jinja2"}

@@ -48,8 +48,9 @@ $(FONTS)/.installed:
 	@touch $@
 
 # The main job on every sample: the catalogue, a blank form, each sample checked against its policy and rendered
-# as Word, PDF and a PNG of page 1, each form's PDF read back into JSON; an approval and a rejection notice
-# decided from applications; 20 certificates from a sheet in one batch, merged and zipped.
+# as Word, PDF and a PNG of page 1, each form's PDF read back into JSON; an empty office profile; an approval and
+# a rejection notice decided from applications with the example office profile and each decision's facts;
+# 20 certificates from a sheet in one batch, merged and zipped.
 demo: install
 	mkdir -p $(OUT)/validation $(OUT)/skeletons $(OUT)/documents
 	$(BIN)/shenbao forms | tee $(OUT)/forms.txt
@@ -59,10 +60,13 @@ demo: install
 		$(BIN)/shenbao validate --json $$id samples/$$id.json > $(OUT)/validation/$$id.json || exit 1; \
 		$(BIN)/shenbao render $$id samples/$$id.json -o $(OUT)/documents/$$id.docx || exit 1; \
 	done
+	rm -f $(OUT)/office.toml && $(BIN)/shenbao office init -o $(OUT)/office.toml  # what an office fills in once
 	$(BIN)/shenbao decide tj-high-tech-enterprise-application samples/tj-high-tech-enterprise-application.json \
+		--office examples/office.toml --decision examples/recognition-decision.json \
 		-o $(OUT)/documents/decision-approved.docx
 	$(BIN)/shenbao decide tj-high-tech-enterprise-application \
-		examples/tj-high-tech-enterprise-application.failing.json -o $(OUT)/documents/decision-rejected.docx; \
+		examples/tj-high-tech-enterprise-application.failing.json --office examples/office.toml \
+		--decision examples/rejection-decision.json -o $(OUT)/documents/decision-rejected.docx; \
 		test $$? -eq 1  # the example fails three rules: a 不予通过通知 citing them, exit 1
 	$(BIN)/shenbao batch tj-high-tech-certificate examples/tj-high-tech-certificates.csv -o $(OUT)/batch \
 		--name '{certificate_number}-{enterprise.name}' --merge $(OUT)/batch-all.docx --zip $(OUT)/batch.zip --quiet

@@ -186,11 +186,13 @@ def test_render_unusable_input(shenbao, tmp_path: Path) -> None:
 
 def test_decide_approval_and_rejection(shenbao, tmp_path: Path) -> None:
     notice = tmp_path / "notice.docx"
-    code, stdout, _ = shenbao("decide", FORM, SAMPLE, "-o", str(notice))
+    facts = str(ROOT / "samples" / "tj-productivity-center-inclusion-notice.json")  # a whole notice: enough alone
+    code, stdout, _ = shenbao("decide", FORM, SAMPLE, "--decision", facts, "-o", str(notice))
     title = toolkit.form("tj-productivity-center-inclusion-notice").title
     assert code == 0 and stdout.splitlines()[-1] == f"已生成 {notice}（通过：{title}）"
     bad = _write(tmp_path, "bad.json", changed(sample(FORM), {"staff.total": 14, "staff.bachelor_or_above": 10}))
-    code, stdout, _ = shenbao("decide", FORM, bad, "-o", str(notice))
+    facts = str(ROOT / "samples" / "rejection-notice.json")
+    code, stdout, _ = shenbao("decide", FORM, bad, "--decision", facts, "-o", str(notice))
     title = toolkit.form("rejection-notice").title
     assert code == 1 and stdout.splitlines()[-1] == f"已生成 {notice}（不予通过：{title}）"
     assert "企业类中心从业人员 14人，少于 15人" in stdout

@@ -186,6 +186,8 @@ def test_missing_fields_are_findings(tmp_path: Path, pdfs: dict[str, Path]) -> N
     ("☑是 ☐否", {"type": "boolean"}, True),
     ("☐是 ☑否", {"type": "boolean"}, False),
     ("☐企业类 ☑事业类", {"type": "string", "enum": ["企业类", "事业类"]}, "事业类"),
+    ("☐同意认定　☐不予认定", {"type": "string", "enum": ["同意认定", "不予认定"]}, None),
+    ("☐是 ☐否", {"type": "boolean"}, None),
     ("1．甲、乙\n2．丙", {"type": "array", "items": {"type": "string"}}, ["甲、乙", "丙"]),
     ("2014、2015", {"type": "array", "items": {"type": "integer"}}, [2014, 2015]),
     ("无", {"type": "array", "items": {"type": "string"}}, []),

@@ -124,7 +124,8 @@ def test_subsidy_amount_in_figures_and_daxie(tmp_path: Path) -> None:
 
 def test_decide_approves_a_passing_application(tmp_path: Path) -> None:
     application = sample("tj-high-tech-enterprise-application")
-    decided = decide("tj-high-tech-enterprise-application", application, sample("tj-high-tech-recognition-notice"))
+    decided = decide("tj-high-tech-enterprise-application", application, {},
+                     sample("tj-high-tech-recognition-notice"))
     report, notice_id, data = decided.report, decided.notice.id, decided.data
     assert report.ok and notice_id == "tj-high-tech-recognition-notice"
     assert data["enterprise"]["name"] == application["enterprise"]["name"]
@@ -137,7 +138,7 @@ def test_decide_rejects_citing_every_failed_rule(tmp_path: Path) -> None:
     application = changed(sample("tj-high-tech-enterprise-application"),
                           {"finance.rd_expense_2y": 50.40, "finance.sales_revenue_2y": 1008.2,
                            "finance.sales_revenue_last_year": 600, "expert_score": 60})
-    decided = decide("tj-high-tech-enterprise-application", application, sample("rejection-notice"))
+    decided = decide("tj-high-tech-enterprise-application", application, {}, sample("rejection-notice"))
     report, notice_id, data = decided.report, decided.notice.id, decided.data
     assert not report.ok and notice_id == "rejection-notice"
     assert toolkit.validate(notice_id, data).ok

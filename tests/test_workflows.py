@@ -59,15 +59,16 @@ def test_check_returns_a_report_with_the_rules_version_and_figures(no_writes: No
     assert {"value", "bound", "unit", "clause", "rule"} <= set(record)
 
 
-def test_stages_draft_and_decision(no_writes: None) -> None:
+def test_stages_draft_application_and_office(no_writes: None) -> None:
     data = sample(APPLICATION)
     del data["contact"]
     assert any(f.rule == "schema.required" for f in toolkit.check(APPLICATION, data).findings)
     assert not any(f.rule == "schema.required" for f in toolkit.check(APPLICATION, data, stage="draft").findings)
     pending = changed(sample(APPLICATION), delete=["expert_score"])
     assert not any(f.rule == "office.required" for f in toolkit.check(APPLICATION, pending).findings)
-    decision = toolkit.check(APPLICATION, pending, stage="decision")
+    decision = toolkit.check(APPLICATION, pending, stage="office")
     assert [f.path for f in decision.findings if f.rule == "office.required"] == ["/expert_score"]
+    assert [f.rule for f in decision.pending] == ["office.required", "expert-score-pending"]
     assert not decision.ok
 
 
@@ -89,17 +90,18 @@ def test_render_takes_a_users_template_as_bytes(no_writes: None) -> None:
 
 
 def test_decide_in_memory(no_writes: None) -> None:
-    office = sample("tj-high-tech-recognition-notice")
-    decided = toolkit.decide(APPLICATION, sample(APPLICATION), office)
+    facts = sample("tj-high-tech-recognition-notice")
+    decided = toolkit.decide(APPLICATION, sample(APPLICATION), {}, facts)
     assert decided.approved and decided.notice.id == "tj-high-tech-recognition-notice"
     assert decided.notice_report.ok and sample(APPLICATION)["enterprise"]["name"] in text_of(decided.document)
     failing = changed(sample(APPLICATION), {"staff.rd": 1})
-    rejected = toolkit.decide(APPLICATION, failing, sample("rejection-notice"))
+    rejected = toolkit.decide(APPLICATION, failing, {}, sample("rejection-notice"))
     assert not rejected.approved and rejected.notice.id == "rejection-notice"
     assert rejected.data["applicant"]["name"] == failing["enterprise"]["name"]
     assert "第九条(三)" in text_of(rejected.document)
     incomplete = toolkit.decide(APPLICATION, sample(APPLICATION), {})
     assert incomplete.document is None and not incomplete.notice_report.ok
+    assert "/issuer/name" in [f.path for f in incomplete.missing]
 
 
 def test_to_pdf_and_extract_from_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

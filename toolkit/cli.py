@@ -18,10 +18,23 @@ import click
 from rich.cells import cell_len
 from rich.progress import Progress, TextColumn
 
-from . import batching, catalogue, convert, decision, extraction, files, rendering, sheets, sinks, template_check
+from . import (
+    batching,
+    catalogue,
+    convert,
+    decision,
+    extraction,
+    fields,
+    files,
+    office,
+    rendering,
+    sheets,
+    sinks,
+    template_check,
+)
 from .catalogue import Form
 from .errors import ShenbaoError, UnusableInput
-from .validation import Report, check
+from .validation import STAGES, Report, check
 
 SEVERITY_WORDS = {"error": "错误", "warning": "警告", "note": "提示"}
 
@@ -90,6 +103,9 @@ def skeleton_command(form: Form, xlsx: str | None) -> None:
     """Print a blank JSON of FORM_ID to fill in (or, with --xlsx, write an empty sheet for `batch`)."""
     if xlsx is None:
         click.echo(_dump(catalogue.skeleton(form)))
+        if form.office_sections:
+            sections = "、".join(f"{fields.title(form, p)}（{p}）" for p in form.office_sections)
+            click.echo(f"shenbao: 以下部分由审核部门填写，申请人留空即可：{sections}", err=True)
         return
     files.write_bytes(xlsx, sheets.empty_sheet(form))
     click.echo(f"已生成 {xlsx}")
@@ -99,12 +115,15 @@ def skeleton_command(form: Form, xlsx: str | None) -> None:
 @click.argument("form", type=FORM)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
-def validate_command(form: Form, paths: tuple[str, ...], as_json: bool) -> None:
+@click.option("--stage", type=click.Choice(STAGES), default="application", show_default=True,
+              help="application: the applicant's part (the office's sections may be blank); office: before a "
+                   "decision (the office's sections and pending items too); draft: unfilled fields are no findings.")
+def validate_command(form: Form, paths: tuple[str, ...], as_json: bool, stage: str) -> None:
     """Check FILES (JSON applications) against the schema and rules of FORM_ID."""
     reports, unusable = [], 0
     for path in paths:
         try:
-            reports.append(check(form, files.load_application(path), file=path))
+            reports.append(check(form, files.load_application(path), stage=stage, file=path))
         except UnusableInput as exc:
             unusable += 1
             click.echo(f"shenbao: {exc}", err=True)
@@ -148,27 +167,62 @@ def _template(path: str | None) -> bytes | None:
 @click.argument("form", type=FORM)
 @click.argument("application", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The notice (.docx) to write.")
+@click.option("--office", "office_file", type=click.Path(dir_okay=False),
+              help="The office's profile (.toml or .json: issuer, signatory, 印发机关 …; `shenbao office init`).")
 @click.option("--decision", "decision_file", type=click.Path(dir_okay=False),
-              help="The office's part of the notice (JSON: issuer, number, dates …); default: the notice's sample.")
+              help="This decision's facts (.json or .toml: 文号, dates, scores …; any field of the notice).")
 @click.option("--pdf", is_flag=True, help="Also write the notice as PDF beside it.")
-def decide_command(form: Form, application: str, output: str, decision_file: str | None, pdf: bool) -> None:
-    """Validate APPLICATION and render its approval notice, or the 不予通过通知 citing every failed rule.
+def decide_command(form: Form, application: str, output: str, office_file: str | None, decision_file: str | None,
+                   pdf: bool) -> None:
+    """Decide APPLICATION: its approval notice, or the 不予通过通知 citing every failed rule.
 
-    Exit 0 when approved, 1 when the rejection notice was written, 2 when no notice could be made."""
+    Nothing of the office's part is made up: what the notice needs comes from --office and --decision.
+    Exit 0 when the approval was written, 1 when the rejection was written, 2 when nothing was written
+    (something still pending, the office's part incomplete, or an unusable file)."""
     data = files.load_application(application)
-    if decision_file:
-        office = files.load_application(decision_file)
-    else:  # the sample's office part: to be replaced by an office profile (issue 9)
-        office = files.load_application(decision.notice_for(form, check(form, data).ok).sample_path)
-    decided = decision.decide(form, data, office)
+    profile = files.load_data(office_file) if office_file else {}
+    facts = files.load_data(decision_file) if decision_file else {}
+    decided = decision.decide(form, data, profile, facts)
     click.echo(_report_text(dataclasses.replace(decided.report, file=application)))
+    if decided.verdict == "pending":
+        waiting = "；".join(f"{f.title}（{f.path}）：{f.message}" for f in decided.pending)
+        click.echo(f"shenbao: {application}: 尚有待办事项，暂不能作出决定，未生成通知：{waiting}", err=True)
+        sys.exit(2)
+    assert decided.notice is not None and decided.notice_report is not None
     if decided.document is None:
-        click.echo(_report_text(dataclasses.replace(
-            decided.notice_report, file=decision_file or f"{decided.notice.id} sample")))
-        click.echo(f"shenbao: 通知 {decided.notice.id} 的数据不完整，未生成；请在 --decision 文件中补全", err=True)
-        sys.exit(1)
-    _written(_save_docx(Path(output), decided.document, pdf), f"（{decided.verdict}：{decided.notice.title}）")
+        _refuse_notice(decided, office_file, decision_file)
+    _written(_save_docx(Path(output), decided.document, pdf), f"（{decided.words}：{decided.notice.title}）")
     sys.exit(0 if decided.approved else 1)
+
+
+def _refuse_notice(decided: decision.Decision, office_file: str | None, decision_file: str | None) -> None:
+    """The notice could not be made: every item missing from the office's part, and every other problem."""
+    assert decided.notice is not None and decided.notice_report is not None
+    sources = "、".join(f for f in (office_file, decision_file) if f) or "（未提供 --office 和 --decision 文件）"
+    lines = [f"shenbao: 未生成{decided.notice.title}（{decided.words}）：通知中本机关填写的部分不完整或有误，"
+             f"请在 --office（发文机关信息）或 --decision（本次决定）文件中填写后重试。来源：{sources}"]
+    if decided.missing:
+        lines.append("  缺少：" + "、".join(f"{f.title}（{f.path}）" for f in decided.missing))
+    others = [f for f in decided.notice_report.errors if f.rule != "schema.required"]
+    lines += [f"  {f.path}（{f.title}）：{f.message}" for f in others]
+    click.echo("\n".join(lines), err=True)
+    sys.exit(2)
+
+
+@cli.group("office")
+def office_group() -> None:
+    """The office's profile: who issues, signs and prints its notices."""
+
+
+@office_group.command("init")
+@click.option("-o", "--output", default="office.toml", show_default=True, type=click.Path(dir_okay=False),
+              help="The profile to write (TOML, with a comment on every item).")
+def office_init_command(output: str) -> None:
+    """Write an empty office profile, every item explained, for the office to fill in."""
+    if Path(output).exists():
+        raise UnusableInput(output, "文件已存在，不会覆盖；请换一个文件名或先移走它 (exists)")
+    files.write_bytes(output, office.profile_template().encode("utf-8"))
+    click.echo(f"已生成 {output}：请逐项填写后用于 shenbao decide --office {output}")
 
 
 @cli.command("extract")

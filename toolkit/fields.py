@@ -203,6 +203,52 @@ def blank(form: Form) -> dict[str, Any]:
     return empty(root)
 
 
+def is_blank(value: Any) -> bool:
+    """Nothing filled in: ``None``, an empty or white-space text, or an object made only of such blanks (the
+    skeleton's empty sections and list items). A list is never blank: ``[]`` says "none"."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    if isinstance(value, Mapping):
+        return all(is_blank(v) for v in value.values())
+    return False
+
+
+def without_blanks(form: Form, data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with what was not filled in left out: blank values (an empty string or null means "not filled",
+    so a required field left blank is reported as missing) and blank items of lists. A blank the schema takes
+    as a value (an empty text where any text will do) stays where it is required."""
+    root = form.schema
+
+    def prune(node: dict[str, Any], value: Any) -> Any:
+        node = resolve(node, root)
+        if isinstance(value, Mapping) and node.get("properties"):
+            required = set(node.get("required", ()))
+            kept = {}
+            for name, inner in value.items():
+                child = node["properties"].get(name)
+                if child is None:
+                    kept[name] = inner  # an unknown field: the schema reports it
+                elif not is_blank(inner) or name in required and _takes_blank(resolve(child, root), inner):
+                    kept[name] = prune(child, inner)
+            return kept
+        if isinstance(value, list) and isinstance(node.get("items"), dict):
+            return [prune(node["items"], item) for item in value if not is_blank(item)]
+        return value
+
+    return prune(root, data)
+
+
+def _takes_blank(node: dict[str, Any], value: Any) -> bool:
+    """Whether the schema accepts this blank as a value: ``""`` for a plain text, ``null`` where null is a type."""
+    if value is None:
+        kinds = node.get("type")
+        return kinds == "null" or isinstance(kinds, list) and "null" in kinds
+    if isinstance(value, str):
+        return node.get("type") == "string" and not node.get("minLength") and not (
+            {"format", "enum", "pattern", "const"} & set(node))
+    return False
+
+
 # --- data by dotted path ------------------------------------------------------------------------------
 
 def put(data: dict[str, Any], path: str, value: Any) -> None:

@@ -5,14 +5,21 @@ lost or left half-written. The library's workflows never touch paths; the CLI an
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .errors import UnusableInput
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 def read_input(path: str | Path, head: int | None = None) -> bytes:
@@ -53,6 +60,30 @@ def parse_json(data: bytes, name: str = "<data>") -> dict[str, Any]:
 def load_application(path: str | Path) -> dict[str, Any]:
     """The parsed JSON of the file at ``path`` (see ``parse_json``)."""
     return parse_json(read_input(path), str(path))
+
+
+def load_data(path: str | Path) -> dict[str, Any]:
+    """A JSON file, or a TOML one (an office profile, a decision's facts) read as the same JSON data: dates as
+    ISO text, numbers as exact decimals."""
+    if Path(path).suffix.lower() != ".toml":
+        return load_application(path)
+    try:
+        text = read_input(path).decode("utf-8-sig")
+        return _as_json(tomllib.loads(text, parse_float=Decimal))
+    except UnicodeDecodeError:
+        raise UnusableInput(str(path), "不是 UTF-8 编码的文本 (not UTF-8 text)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UnusableInput(str(path), f"不是有效的 TOML：{exc} (not TOML)") from None
+
+
+def _as_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
+    return value
 
 
 def _no_constant(token: str) -> Any:

@@ -35,7 +35,7 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "contains": lambda a, b: b in a, "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
 }
 _RULE_KEYS = {"id", "clause", "severity", "path", "message", "when", "for_each", "test", "value", "op",
-              "bound", "unit", "bound_unit", "figures", "description"}
+              "bound", "unit", "bound_unit", "figures", "description", "pending"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,7 @@ class Rule:
     op: Callable[[Any, Any], bool] | None = None
     bound: Compiled | None = None
     figures: dict[str, tuple[Compiled, str]] = field(default_factory=dict)
+    pending: bool = False  # says that something is still to be done (no expert score yet), not that it is wrong
 
     def breaches(self, scope: dict[str, Any]) -> Iterator[Breach]:
         """Every way ``scope`` (the application, plus the rule file's ``tables``) fails this rule."""
@@ -207,6 +208,7 @@ def _rule(path: Path, entry: dict[str, Any], note: bool = False) -> Rule:
             test=_maybe(entry.get("test")), value=_maybe(entry.get("value")),
             op=OPERATORS[entry["op"]] if "op" in entry else None, bound=_maybe(entry.get("bound")),
             figures={k: _figure(v) for k, v in entry.get("figures", {}).items()},
+            pending=bool(entry.get("pending", False)),
         )
     except RuleError as exc:
         raise RuleError(f"{where}: {exc}") from None

@@ -38,6 +38,7 @@ class Finding:
     value: Any = None
     bound: Any = None
     unit: str = ""
+    pending: bool = False  # not wrong but not decided yet: an office's section or a pending rule
 
     def as_dict(self) -> dict[str, str]:
         """The finding as ``shenbao validate --json`` prints it (the message, without the figures)."""
@@ -69,6 +70,11 @@ class Report:
         return [f for f in self.findings if f.severity == "error"]
 
     @property
+    def pending(self) -> list[Finding]:
+        """What is still to be done before a decision: the office's blank sections, pending rules."""
+        return [f for f in self.findings if f.pending]
+
+    @property
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "warning"]
 
@@ -84,29 +90,37 @@ class Report:
                 "findings": [f.as_record() for f in self.findings], "notes": [f.as_record() for f in self.notes]}
 
 
-STAGES = ("draft", "application", "decision")
+STAGES = ("draft", "application", "office")
 
 
 def check(target: Form | str, data: Any, stage: str = "application", file: str | None = None) -> Report:
     """Check ``data`` (a parsed application) against the schema and rules of ``target``.
 
-    ``stage`` is how far the paperwork has come: ``application`` (as submitted; what the office fills in may
-    still be empty), ``draft`` (being filled in: fields not yet filled are not findings) or ``decision`` (about
-    to be decided: the office's sections, ``x-office-sections``, must be filled in too)."""
+    What is not filled in — an empty string or null in an optional field, a blank list item — is left out first.
+    ``stage`` is how far the paperwork has come:
+
+    - ``application`` (the default): the applicant's part; the office's sections (``x-office-sections``) left
+      blank are not filled in yet, not wrong;
+    - ``draft``: being filled in; fields not yet filled are no findings either;
+    - ``office``: about to be decided; the office's sections must be filled in too, and a rule that says
+      something is still pending (``pending = true``: no expert score yet …) is an error. Before this stage
+      pending rules are not asked: what the office has not done yet is not the applicant's problem."""
     target = form(target)
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
     if not isinstance(data, Mapping):
         raise UnusableInput(file or "<data>", f"顶层应为 JSON 对象，现为{_kind(data)} (not an object)")
+    data = fields.without_blanks(target, data)
     findings = list(_schema_findings(target, data))
     if stage == "draft":
         findings = [f for f in findings if f.rule != "schema.required"]
-    if stage == "decision":
-        findings += [_finding(target, section, "office.required", "", "error", "审核方尚未填写，不能作出决定")
-                     for section in target.office_sections if fields.at(data, section) in (None, "", {}, [])]
+    if stage == "office":
+        findings += [_finding(target, section, "office.required", "", "error", "审核部门尚未填写")
+                     for section in target.office_sections if fields.at(data, section) is None]
     breaches, flags = target.rules.evaluate(data)
-    findings += [_finding(target, b.pointer, b.rule.id, b.rule.clause, b.rule.severity, b.message,
-                          b.value, b.bound, b.rule.unit) for b in breaches]
+    findings += [_finding(target, b.pointer, b.rule.id, b.rule.clause, "error" if b.rule.pending else b.rule.severity,
+                          b.message, b.value, b.bound, b.rule.unit, b.rule.pending)
+                 for b in breaches if stage == "office" or not b.rule.pending]
     notes = [_finding(target, b.pointer, b.rule.id, b.rule.clause, "note", b.message) for b in flags]
     effective = target.rules_effective.isoformat() if target.rules_effective else ""
     return Report(target.id, file, tuple(findings), tuple(notes), target.rules_version, effective, stage)
@@ -118,9 +132,9 @@ def validate(form_id: Form | str, data: Any, file: str | None = None) -> Report:
 
 
 def _finding(target: Form, path: str, rule: str, clause: str, severity: str, message: str, value: Any = None,
-             bound: Any = None, unit: str = "") -> Finding:
+             bound: Any = None, unit: str = "", pending: bool = False) -> Finding:
     return Finding(path, fields.title(target, path), rule, clause or fields.clause(target, path), severity,
-                   message, value, bound, unit)
+                   message, value, bound, unit, pending or rule == "office.required")
 
 
 def _schema_findings(target: Form, data: Mapping[str, Any]) -> Iterator[Finding]:

@@ -201,7 +201,7 @@ def read_printed(text: str, node: dict[str, Any]) -> Any:
     if kind == "boolean":
         ticked = squeeze(text)
         return True if TICKED + YES in ticked else False if TICKED + NO in ticked else None
-    if "enum" in node and TICKED in text:
+    if "enum" in node and (TICKED in text or UNTICKED in text):  # the choices in boxes; none ticked: not filled
         chosen = [c for c in node["enum"] if f"{TICKED}{squeeze(str(c))}" in squeeze(text)]
         return chosen[0] if chosen else None
     if kind == "array":

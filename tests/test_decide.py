@@ -1,0 +1,145 @@
+"""Decisions staff can sign: the office's part is entered, never defaulted; pending items are no approval; dates
+are checked against the application; exit codes say what was written. And the applicant's stage: blank office
+sections are not the applicant's problem."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, changed, sample
+
+import toolkit
+from toolkit.cli import main
+
+FORM = "tj-high-tech-enterprise-application"
+NOTICE = "tj-high-tech-recognition-notice"
+OFFICE = str(ROOT / "examples" / "office.toml")
+FACTS = str(ROOT / "examples" / "recognition-decision.json")
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+def _write(folder: Path, name: str, data: Any) -> str:
+    path = folder / name
+    path.write_text(json.dumps(data, ensure_ascii=False, default=float), encoding="utf-8")
+    return str(path)
+
+
+def test_without_the_office_part_nothing_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "notice.docx"
+    code, stdout, err = _run(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "-o", str(out))
+    assert code == 2 and not out.exists()
+    first = "shenbao: 未生成天津市市级高新技术企业认定通知（通过）：通知中本机关填写的部分不完整"
+    assert err.splitlines()[0].startswith(first)
+    missing = err.splitlines()[1]
+    for item in ("发文机关 · 发文机关名称（/issuer/name）", "发文字号 · 序号（/number/serial）", "成文日期（/date）",
+                 "市级高企证书 · 发证日期（/certificate/issue_date）", "是否加盖印章（/sealed）"):
+        assert item in missing
+    assert "78.5" not in stdout + err  # the sample's score is nowhere
+
+
+def test_with_the_profile_and_the_facts_the_approval_is_written(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "notice.docx"
+    code, stdout, _ = _run(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
+                           "--decision", FACTS, "-o", str(out))
+    assert code == 0 and stdout.splitlines()[-1] == f"已生成 {out}（通过：天津市市级高新技术企业认定通知）"
+    from test_render import docx_text
+
+    text = docx_text(out)
+    assert "津滨政发〔2016〕96号" in text and "滨海新区科委高新技术企业科" not in text  # no contact on this notice
+
+
+def test_profile_alone_lacks_this_decisions_facts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = _run(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
+                        "-o", str(tmp_path / "n.docx"))
+    assert code == 2
+    assert "发文字号 · 年份（/number/year）" in err and "发文机关 · 发文机关名称" not in err
+
+
+def test_a_pending_expert_score_is_no_approval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    application = _write(tmp_path, "app.json", changed(sample(FORM), delete=["expert_score"]))
+    out = tmp_path / "notice.docx"
+    code, stdout, err = _run(capsys, "decide", FORM, application, "--office", OFFICE, "--decision", FACTS,
+                             "-o", str(out))
+    assert code == 2 and not out.exists()
+    assert err.strip() == (f"shenbao: {application}: 尚有待办事项，暂不能作出决定，未生成通知："
+                           "专家评审综合评分（分）（/expert_score）：审核部门尚未填写；"
+                           "专家评审综合评分（分）（/expert_score）：尚无专家评审综合评分；认定前须补录专家评分（60分(不含)以上为评审通过）")
+
+
+def test_a_notice_dated_before_the_application(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    facts = json.loads(Path(FACTS).read_text(encoding="utf-8"))
+    facts.update({"date": "2016-03-01", "printed_date": "2016-03-02"})
+    code, _, err = _run(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
+                        "--decision", _write(tmp_path, "facts.json", facts), "-o", str(tmp_path / "n.docx"))
+    assert code == 2
+    lines = err.splitlines()
+    assert "  /date（成文日期）：成文日期2016年3月1日早于申请日期2016年4月18日：通知不能在申请之前作出" in lines
+    assert ("  /date（成文日期）：成文日期2016年3月1日不在公示期结束（2016年5月26日）之后："
+            "公示期满无异议后方可认定") in lines
+
+
+def test_an_invalid_application_is_named_as_the_applications(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    application = _write(tmp_path, "app.json", changed(sample(FORM), {"staff.rd": 1}))
+    code, stdout, err = _run(capsys, "decide", FORM, application, "-o", str(tmp_path / "n.docx"))
+    assert code == 2
+    assert stdout.splitlines()[0] == f"✗ {application}（市级高企认定申请书）未通过：1 项错误"
+    assert "<rd-staff-ratio>" in stdout
+    assert err.startswith("shenbao: 未生成不予通过通知（不予通过）")
+    code, stdout, _ = _run(capsys, "decide", FORM, application, "--office", OFFICE, "--decision",
+                           str(ROOT / "examples" / "rejection-decision.json"), "-o", str(tmp_path / "n.docx"))
+    assert code == 1 and stdout.splitlines()[-1].endswith("（不予通过：不予通过通知）")
+
+
+def test_office_init_writes_a_profile_to_fill_in(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    profile = tmp_path / "office.toml"
+    assert _run(capsys, "office", "init", "-o", str(profile))[0] == 0
+    text = profile.read_text(encoding="utf-8")
+    assert "发文机关标志" in text and "本工具不会替您填写任何一项" in text
+    blank = toolkit.files.load_data(profile)
+    assert blank["issuer"] == {"name": "", "mark": "", "code": ""}
+    code, _, err = _run(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", str(profile),
+                        "--decision", FACTS, "-o", str(tmp_path / "n.docx"))
+    assert code == 2 and "发文机关 · 发文机关名称（/issuer/name）" in err and "是否加盖印章（/sealed）" in err
+    code, _, err = _run(capsys, "office", "init", "-o", str(profile))
+    assert code == 2 and "文件已存在" in err
+
+
+def test_the_applicant_sees_only_their_own_problems(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = toolkit.form(FORM)
+    blank = toolkit.skeleton(target)
+    filled = sample(FORM)
+    for section in target.office_sections:
+        filled[section[1:]] = blank[section[1:]]  # the office's sections as the skeleton has them: blank
+    assert toolkit.check(target, filled).findings == ()
+    office = toolkit.check(target, filled, stage="office")
+    assert {f.path for f in office.findings if f.rule == "office.required"} == set(target.office_sections)
+    everything_blank = toolkit.check(target, blank)
+    assert not [f for f in everything_blank.findings
+                if any(f.path.startswith(s) for s in target.office_sections)]
+    path = _write(tmp_path, "filled.json", filled)
+    assert _run(capsys, "validate", FORM, path)[0] == 0
+    code, stdout, _ = _run(capsys, "validate", "--stage", "office", FORM, path)
+    assert code == 1 and "审核部门尚未填写" in stdout
+
+
+def test_an_empty_text_in_an_optional_field_is_not_filled(capsys: pytest.CaptureFixture[str]) -> None:
+    data = changed(sample(FORM), {"tech_field_detail": "", "contact.email": ""})
+    assert toolkit.check(FORM, data).findings == ()
+
+
+def test_the_skeleton_says_which_parts_are_the_offices(capsys: pytest.CaptureFixture[str]) -> None:
+    code, stdout, err = _run(capsys, "skeleton", FORM)
+    assert code == 0 and "district_review" in json.loads(stdout)
+    assert err.strip() == ("shenbao: 以下部分由审核部门填写，申请人留空即可："
+                           "专家评审综合评分（分）（/expert_score）、区县工作小组审查与认定意见（/district_review）")

@@ -24,6 +24,15 @@ from toolkit.values import join_lines
 from toolkit.values import read_printed as typed
 
 FORMS = [f.id for f in toolkit.forms() if not f.is_notice]
+WITH_OFFICE_SECTIONS = [f.id for f in toolkit.forms() if f.office_sections]
+
+
+def applicants_part(form_id: str) -> dict[str, Any]:
+    """The sample as an applicant submits it: the office's sections not filled in yet."""
+    data = sample(form_id)
+    for section in toolkit.form(form_id).office_sections:
+        data.pop(section[1:])
+    return data
 
 
 def restyled(docx: Path, out: Path) -> Path:
@@ -48,6 +57,8 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for form_id in FORMS:
         documents.append(render(form_id, sample(form_id), folder / f"{form_id}.docx"))
         documents.append(restyled(documents[-1], folder / f"{form_id}.restyled.docx"))
+    for form_id in WITH_OFFICE_SECTIONS:
+        documents.append(render(form_id, applicants_part(form_id), folder / f"{form_id}.applicant.docx"))
     return {p.stem: p for p in convert.to_pdf(documents)}
 
 
@@ -64,6 +75,16 @@ def test_round_trip_after_restyling(pdfs: dict[str, Path], form_id: str) -> None
     result = extract(form_id, pdfs[f"{form_id}.restyled"])
     assert result.missing == []
     assert result.data == sample(form_id)
+
+
+@pytest.mark.parametrize("form_id", WITH_OFFICE_SECTIONS)
+def test_round_trip_with_the_office_sections_blank(pdfs: dict[str, Path], form_id: str) -> None:
+    """Unticked boxes (☐同意认定　☐不予认定) and empty cells of the office's sections read back as not filled."""
+    original = toolkit.check(form_id, applicants_part(form_id))
+    result = extract(form_id, pdfs[f"{form_id}.applicant"])
+    assert result.report is not None and result.report.findings == original.findings == ()
+    assert toolkit.check(form_id, result.data, stage="office").findings == toolkit.check(
+        form_id, applicants_part(form_id), stage="office").findings
 
 
 def test_json_output_and_field_positions(pdfs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:

@@ -193,9 +193,16 @@ def read_date(text: str) -> str | None:
     return f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}" if match else None
 
 
+DRAFT_BLANK = "＿"  # a draft's line for hand filling (``＿＿＿＿＿＿``): not filled
+
+
 def read_printed(text: str, node: dict[str, Any]) -> Any:
-    """The JSON value of a value as printed on a form (the inverse of the writers above), by its schema node."""
+    """The JSON value of a value as printed on a form (the inverse of the writers above), by its schema node.
+
+    A draft's blank line left as it was (``＿＿＿＿＿＿``) is "not filled", never a value."""
     raw = text.strip()
+    if raw and not raw.strip(DRAFT_BLANK + "_ 　"):
+        raw = ""
     text = join_lines(raw)
     kind = node.get("type")
     if kind == "boolean":

@@ -153,13 +153,13 @@ def test_bad_file_among_good_ones_does_not_stop_the_run(shenbao, tmp_path: Path)
 
 def test_missing_arguments_are_usage_errors(shenbao) -> None:
     code, _, err = shenbao("validate", FORM)
-    assert code == 2 and "Missing argument" in err
+    assert code == 2 and "缺少参数" in err
 
 
 def test_every_command_has_help(shenbao) -> None:
     for command in ("forms", "schema", "skeleton", "validate", "render", "decide", "convert", "template"):
         code, out, _ = shenbao(command, "--help")
-        assert code == 0 and "Usage: shenbao" in out
+        assert code == 0 and "用法： shenbao" in out and "Usage" not in out
 
 
 def test_render_refuses_an_invalid_form_unless_draft(shenbao, tmp_path: Path) -> None:
@@ -214,7 +214,7 @@ def test_template_check_command(shenbao) -> None:
 
 def test_convert_missing_file_is_a_usage_error(shenbao, tmp_path: Path) -> None:
     code, _, err = shenbao("convert", str(tmp_path / "none.docx"))
-    assert code == 2 and "does not exist" in err
+    assert code == 2 and "文件不存在" in err
 
 
 def test_the_command_is_a_thin_shell() -> None:

@@ -10,6 +10,7 @@ through the pool's initializer, so two batches can run in one process, under for
 
 from __future__ import annotations
 
+import difflib
 import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -21,6 +22,7 @@ from . import fields
 from .catalogue import Form, form
 from .errors import UnusableInput
 from .prepared_template import PreparedTemplate
+from .reading import read
 from .sheets import Columns, Row, columns
 from .sinks import Outcome, Sink, sha256
 from .validation import Report, check
@@ -51,6 +53,50 @@ def file_name(pattern: str, data: Mapping[str, Any], row: int) -> str:
     return name[:120]
 
 
+def check_name(notice: Form | str, pattern: str) -> None:
+    """Refuse a file name pattern naming a field the notice does not have (``{enterprise.nmae}``), with the
+    nearest field names; ``UnusableInput`` (exit 2) before any document is made."""
+    target = form(notice)
+    known = [p for p in fields.fields(target) if "[]" not in p]
+    for name in re.findall(r"\{([^{}]+)\}", pattern):
+        if name != "__row__" and name not in known:
+            near = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            hint = f"；您是否想写：{'、'.join('{' + n + '}' for n in near)}" if near else ""
+            raise UnusableInput("--name", f"「{{{name}}}」不是通知 {target.id} 的字段{hint}")
+
+
+def unique_fields(target: Form) -> list[str]:
+    """The fields no two documents of a batch may share: identifiers (统一社会信用代码) and ``x-unique`` ones
+    (证书编号)."""
+    return [p for p, f in fields.leaves(target).items() if f.node.get("format") == "uscc" or f.node.get("x-unique")]
+
+
+def check_rows(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], *,
+               defaults: Mapping[str, Any] | None = None) -> BatchResult:
+    """Read and check every row as ``batch`` would, writing nothing: each row ``ok`` or ``failed`` with the reason,
+    a row repeating another's 统一社会信用代码 or 证书编号 failed as a duplicate."""
+    target = form(notice)
+    known, unique = columns(target), unique_fields(target)
+    seen: dict[tuple[str, str], int] = {}
+    result = BatchResult()
+    for row in _rows(rows):
+        data, problem = _row_data(row, known, defaults or {})
+        data = _read(target, data)
+        report = check(target, data) if data is not None else None
+        if data is None or (report is not None and not report.ok):
+            result.outcomes.append(Outcome(row.number, "", "failed", problem or _reasons(report)))
+            continue
+        repeats = []
+        for path in unique:
+            value = fields.get(data, path)
+            if value is None or (path, str(value)) not in seen:
+                seen.setdefault((path, str(value)), row.number)
+                continue
+            repeats.append(f"{known.leaves[path].title}「{value}」与第{seen[(path, str(value))]}行重复")
+        result.outcomes.append(Outcome(row.number, "", "failed" if repeats else "ok", "；".join(repeats)))
+    return result
+
+
 def _rows(rows: Iterable[Row | Mapping[str, Any]]) -> Iterator[Row]:
     for number, row in enumerate(rows, start=1):
         yield row if isinstance(row, Row) else Row(number, row, nested=True)
@@ -64,6 +110,11 @@ def _row_data(row: Row, known: Columns, defaults: Mapping[str, Any]) -> tuple[di
     if unknown:
         return None, f"列名「{'」「'.join(unknown)}」不是表单的字段"
     return known.data(row, defaults), ""
+
+
+def _read(target: Form, data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A row's data as the schema wants it (the same reading validate gives a typed value)."""
+    return read(target, data)[0] if data is not None else None
 
 
 def _reasons(report: Report) -> str:
@@ -89,6 +140,7 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
         pending: list[tuple[int, dict[str, Any], str]] = []
         for row in _rows(rows):
             data, problem = _row_data(row, known, defaults or {})
+            data = _read(target, data)
             report = check(target, data) if data is not None else None
             if data is None or (report is not None and not report.ok):
                 result.outcomes.append(Outcome(row.number, "", "failed", problem or _reasons(report)))
@@ -113,20 +165,25 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
             result.outcomes.append(Outcome(row, target_name, "written", "", sha256(document)))
         tick(len(done))
 
-    if jobs <= 1:
-        for chunk in plan():
-            keep(_render(prepared, chunk))
-    else:
-        context = multiprocessing.get_context(start_method)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
-                                 initargs=(prepared,)) as pool:
-            in_flight: list[Any] = []
+    try:
+        if jobs <= 1:
             for chunk in plan():
-                in_flight.append(pool.submit(_render_in_worker, chunk))
-                while len(in_flight) >= 2 * jobs:  # memory stays flat however long the sheet
-                    keep(in_flight.pop(0).result())
-            for future in in_flight:
-                keep(future.result())
+                keep(_render(prepared, chunk))
+        else:
+            context = multiprocessing.get_context(start_method)
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
+                                     initargs=(prepared,)) as pool:
+                in_flight: list[Any] = []
+                for chunk in plan():
+                    in_flight.append(pool.submit(_render_in_worker, chunk))
+                    while len(in_flight) >= 2 * jobs:  # memory stays flat however long the sheet
+                        keep(in_flight.pop(0).result())
+                for future in in_flight:
+                    keep(future.result())
+    except BaseException:  # stopped midway (Ctrl-C, a failure): what was done is still listed
+        result.outcomes.sort(key=lambda o: o.row)
+        sink.close(result.outcomes, complete=False)
+        raise
     result.outcomes.sort(key=lambda o: o.row)
     sink.close(result.outcomes)
     return result
@@ -183,7 +240,8 @@ def one_document(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], si
             continue
         items.append(data)
         numbers.append(row.number)
-    data = fields.merged(defaults or {}, {listed: items})
+    data = _read(target, fields.merged(defaults or {}, {listed: items}))
+    assert data is not None
     report = check(target, data)
     for finding in report.errors:
         match = re.match(rf"^/{listed}/(\d+)", finding.path)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.cells import cell_len
 from rich.progress import Progress, TextColumn
 
 from . import (
@@ -27,22 +26,95 @@ from . import (
     fields,
     files,
     office,
+    reading,
     rendering,
     sheets,
     sinks,
     template_check,
+    terminal_text,
 )
 from .catalogue import Form
 from .errors import ShenbaoError, UnusableInput
-from .validation import STAGES, Report, check
+from .validation import STAGES, check
 
-SEVERITY_WORDS = {"error": "错误", "warning": "警告", "note": "提示"}
+_CLICK_WORDS = {  # click's own words, in Chinese: the command speaks to Chinese clerks
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Commands": "命令",
+    "Show this message and exit.": "显示本帮助并退出。",
+    "Show the version and exit.": "显示版本并退出。",
+    "%(prog)s, version %(version)s": "%(prog)s，版本 %(version)s",
+    "Error: {message}": "错误：{message}",
+    "Missing argument": "缺少参数",
+    "required": "必填",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing command.": "缺少命令。",
+    "No such command {name!r}.": "没有命令 {name!r}。",
+    "No such option {name!r}.": "没有选项 {name!r}。",
+    "Try '{command} {option}' for help.": "可用 '{command} {option}' 查看帮助。",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效：{message}",
+    "Invalid value: {message}": "值无效：{message}",
+    "Option {name!r} does not take a value.": "选项 {name!r} 不带值。",
+    "Aborted!": "已中止。",
+    "{value!r} is not a valid {number_type}.": "{value!r} 不是有效的{number_type}。",
+    "integer": "整数",
+    "default: {default}": "默认：{default}",
+    "Choose from:\n\t{choices}": "可选：\n\t{choices}",
+    "{value!r} is not {choice}.": "{value!r} 不是 {choice}。",
+    "{value!r} is not one of {choices}.": "{value!r} 不是 {choices} 之一。",
+    "Got unexpected extra argument ({args})": "多余的参数（{args}）",
+    "Got unexpected extra arguments ({args})": "多余的参数（{args}）",
+    "Option {name!r} requires an argument.": "选项 {name!r} 需要一个值。",
+    "Option {name!r} requires {nargs} arguments.": "选项 {name!r} 需要 {nargs} 个值。",
+}
+
+
+def _chinese(message: str) -> str:
+    return _CLICK_WORDS.get(message, message)
+
+
+def _chinese_plural(singular: str, plural: str, n: int) -> str:
+    return _CLICK_WORDS.get(singular if n == 1 else plural, singular if n == 1 else plural)
+
+
+for _module in (click.core, click.exceptions, click.formatting, click.parser, click.types, click.decorators):
+    if hasattr(_module, "_"):
+        _module._ = _chinese  # type: ignore[attr-defined]
+    if hasattr(_module, "ngettext"):
+        _module.ngettext = _chinese_plural  # type: ignore[attr-defined]
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 110}
+
+
+class _Command(click.Command):
+    """A command whose usage line is in Chinese."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+
+class _Group(click.Group):
+    """A group of such commands."""
+
+    command_class = _Command
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
+
+
+_Group.group_class = _Group
+SUFFIXES = {".docx": "Word 文档（.docx）", ".json": "JSON 文件（.json）", ".zip": "压缩包（.zip）",
+            ".xlsx": "Excel 文件（.xlsx）", ".toml": "TOML 文件（.toml）"}
 
 
 class FormId(click.ParamType):
     """A form id on the command line, looked up once: the command receives the ``Form``."""
 
-    name = "FORM_ID"
+    name = "表单ID"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Form:
         return value if isinstance(value, Form) else catalogue.form(value)  # UnknownForm: exit 2, one line
@@ -51,15 +123,22 @@ class FormId(click.ParamType):
 FORM = FormId()
 
 
+def _output(path: str, suffix: str, *inputs: str | None) -> Path:
+    """An output path the command may write: its extension says what it is, and it is none of the inputs."""
+    out = Path(path)
+    if out.suffix.lower() != suffix:
+        raise UnusableInput(path, f"输出文件应以 {suffix} 结尾：这里写入的是{SUFFIXES[suffix]}")
+    for given in (i for i in inputs if i):
+        if out.resolve() == Path(given).resolve() or (out.exists() and Path(given).exists()
+                                                       and os.path.samefile(out, given)):
+            raise UnusableInput(path, "输出文件与输入文件相同，会覆盖您的输入；请另选一个输出文件名")
+    if out.is_dir():
+        raise UnusableInput(path, "这是一个目录，不能作为输出文件")
+    return out
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, default=str)
-
-
-def _columns(rows: Sequence[Sequence[str]]) -> list[str]:
-    """Rows aligned in columns, measuring Chinese characters as two cells wide."""
-    widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    padded = [[cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths, strict=True)] for row in rows]
-    return ["  ".join(cells).rstrip() for cells in padded]
 
 
 def _written(paths: list[Path], note: str = "") -> None:
@@ -75,55 +154,58 @@ def _save_docx(out: Path, document: bytes, pdf: bool) -> list[Path]:
     return written
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="shenbao-toolkit")
+@click.group(cls=_Group, context_settings=CONTEXT)
+@click.version_option(package_name="shenbao-toolkit", message="%(prog)s，版本 %(version)s")
 def cli() -> None:
-    """申报工具箱 — forms, eligibility checks and notices of Chinese S&T programmes."""
+    """申报工具箱：科技计划项目的申报表、政策条件审查、正式通知与证书。
+
+    每个命令的用法：shenbao 命令 --help。退出码：0 正常；1 有审查问题（申请不符合条件）；2 输入无法使用或用法错误。"""
 
 
 @cli.command("forms")
 def forms_command() -> None:
-    """List every form, plan and notice: id, Chinese title, kind and the policy it comes from."""
+    """列出全部表单、建设方案和通知：ID、名称、类别及所依据的政策条款。"""
     rows = [("ID", "名称", "类别", "依据")]
     rows += [(f.id, f.title, f.kind, f"{f.policy} {f.clause}".strip()) for f in catalogue.forms()]
-    click.echo("\n".join(_columns(rows)))
+    click.echo("\n".join(terminal_text.columns(rows)))
 
 
 @cli.command("schema")
-@click.argument("form", type=FORM)
+@click.argument("form", type=FORM, metavar="表单ID")
 def schema_command(form: Form) -> None:
-    """Print the JSON Schema of FORM_ID."""
+    """打印表单的 JSON Schema（字段、中文名称、说明和约束）。"""
     click.echo(_dump(form.schema))
 
 
 @cli.command("skeleton")
-@click.argument("form", type=FORM)
-@click.option("--xlsx", "xlsx", type=click.Path(dir_okay=False), help="Write an empty sheet with the headers.")
+@click.argument("form", type=FORM, metavar="表单ID")
+@click.option("--xlsx", "xlsx", metavar="表格.xlsx", help="改为写出只有表头的空白 Excel 表（供 batch 批量生成使用）。")
 def skeleton_command(form: Form, xlsx: str | None) -> None:
-    """Print a blank JSON of FORM_ID to fill in (or, with --xlsx, write an empty sheet for `batch`)."""
+    """打印表单的空白 JSON，供填写；并说明哪些部分由审核部门填写。"""
     if xlsx is None:
         click.echo(_dump(catalogue.skeleton(form)))
         if form.office_sections:
             sections = "、".join(f"{fields.title(form, p)}（{p}）" for p in form.office_sections)
             click.echo(f"shenbao: 以下部分由审核部门填写，申请人留空即可：{sections}", err=True)
         return
-    files.write_bytes(xlsx, sheets.empty_sheet(form))
+    files.write_bytes(_output(xlsx, ".xlsx"), sheets.empty_sheet(form))
     click.echo(f"已生成 {xlsx}")
 
 
 @cli.command("validate")
-@click.argument("form", type=FORM)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=True))
-@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
-@click.option("--stage", type=click.Choice(STAGES), default="application", show_default=True,
-              help="application: the applicant's part (the office's sections may be blank); office: before a "
-                   "decision (the office's sections and pending items too); draft: unfilled fields are no findings.")
-def validate_command(form: Form, paths: tuple[str, ...], as_json: bool, stage: str) -> None:
-    """Check FILES (JSON applications) against the schema and rules of FORM_ID."""
+@click.argument("form", type=FORM, metavar="表单ID")
+@click.argument("paths", nargs=-1, required=True, metavar="文件...")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出审查结果。")
+@click.option("--stage", type=click.Choice(STAGES), default="application", show_default=True, metavar="阶段",
+              help="application：申请人填写的部分（审核部门的部分可空）；office：作出决定前，审核部门的部分"
+                   "和待办事项也须齐备；draft：草稿，未填的字段不算问题。")
+@click.option("--strict", is_flag=True, help="日期、数字等未按标准写法填写时算作错误，而不是按理解的值提示。")
+def validate_command(form: Form, paths: tuple[str, ...], as_json: bool, stage: str, strict: bool) -> None:
+    """按表单的 schema 和政策条件审查申请（JSON 文件），逐项指出字段、条款和数字。"""
     reports, unusable = [], 0
     for path in paths:
         try:
-            reports.append(check(form, files.load_application(path), stage=stage, file=path))
+            reports.append(check(form, files.load_application(path), stage=stage, file=path, strict=strict))
         except UnusableInput as exc:
             unusable += 1
             click.echo(f"shenbao: {exc}", err=True)
@@ -135,28 +217,45 @@ def validate_command(form: Form, paths: tuple[str, ...], as_json: bool, stage: s
             click.echo(_dump(payload))
     else:
         for report in reports:
-            click.echo(_report_text(report))
+            click.echo(terminal_text.report_text(report))
     sys.exit(2 if unusable else (1 if any(not r.ok for r in reports) else 0))
 
 
+@cli.command("normalize")
+@click.argument("form", type=FORM, metavar="表单ID")
+@click.argument("path", metavar="文件")
+@click.option("-o", "--output", metavar="输出.json", help="写入此 JSON 文件（默认打印出来）。")
+def normalize_command(form: Form, path: str, output: str | None) -> None:
+    """把申请中按习惯写法填写的值（2016年3月1日、1,008.2万元、是……）改为标准写法，输出规范的 JSON。"""
+    data, readings = reading.read(form, files.load_application(path))
+    for r in readings:
+        click.echo(f"  提示 {r.path}（{fields.title(form, r.path)}）{r.message}", err=True)
+    if output:
+        files.write_json(_output(output, ".json", path), data)
+        click.echo(f"已生成 {output}")
+    else:
+        click.echo(files.json_text(data), nl=False)
+    sys.exit(1 if not check(form, data).ok else 0)
+
+
 @cli.command("render")
-@click.argument("form", type=FORM)
-@click.argument("data_file", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The .docx to write.")
-@click.option("--pdf", is_flag=True, help="Also write OUTPUT.pdf beside it (LibreOffice headless).")
-@click.option("--draft", is_flag=True, help="Render even an incomplete form; blanks are marked for hand filling.")
-@click.option("--template", type=click.Path(exists=True, dir_okay=False),
-              help="A template of your own (.docx); it renders in a sandbox.")
+@click.argument("form", type=FORM, metavar="表单ID")
+@click.argument("data_file", metavar="申请.json")
+@click.option("-o", "--output", required=True, metavar="输出.docx", help="要生成的 Word 文档（.docx）。")
+@click.option("--pdf", is_flag=True, help="同时在旁边生成 PDF（LibreOffice）。")
+@click.option("--draft", is_flag=True, help="生成草稿：未填或有误也生成，空白处留出填写横线。")
+@click.option("--template", metavar="模板.docx", help="使用自己的 Word 模板（.docx），在沙箱中渲染。")
 def render_command(form: Form, data_file: str, output: str, pdf: bool, draft: bool, template: str | None) -> None:
-    """Render DATA_FILE (JSON) as the Word document of FORM_ID; refuses an invalid form unless --draft."""
+    """把申请数据生成为表单的 Word 文档；有错误时不生成（除非 --draft）。"""
+    out = _output(output, ".docx", data_file, template)
     data = files.load_application(data_file)
     try:
         document = rendering.render(form, data, draft=draft, template=_template(template))
     except rendering.NotValid as refused:
-        click.echo(_report_text(dataclasses.replace(refused.report, file=data_file)))
+        click.echo(terminal_text.report_text(dataclasses.replace(refused.report, file=data_file)))
         click.echo(f"shenbao: {data_file}: {refused}", err=True)
         sys.exit(1)
-    _written(_save_docx(Path(output), document, pdf))
+    _written(_save_docx(out, document, pdf))
 
 
 def _template(path: str | None) -> bytes | None:
@@ -164,26 +263,28 @@ def _template(path: str | None) -> bytes | None:
 
 
 @cli.command("decide")
-@click.argument("form", type=FORM)
-@click.argument("application", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The notice (.docx) to write.")
-@click.option("--office", "office_file", type=click.Path(dir_okay=False),
-              help="The office's profile (.toml or .json: issuer, signatory, 印发机关 …; `shenbao office init`).")
-@click.option("--decision", "decision_file", type=click.Path(dir_okay=False),
-              help="This decision's facts (.json or .toml: 文号, dates, scores …; any field of the notice).")
-@click.option("--pdf", is_flag=True, help="Also write the notice as PDF beside it.")
+@click.argument("form", type=FORM, metavar="表单ID")
+@click.argument("application", metavar="申请.json")
+@click.option("-o", "--output", required=True, metavar="通知.docx", help="要生成的通知（.docx）。")
+@click.option("--office", "office_file", metavar="发文机关.toml",
+              help="发文机关信息（.toml 或 .json：发文机关、署名、印发机关……；用 shenbao office init 生成后填写）。")
+@click.option("--decision", "decision_file", metavar="决定.json",
+              help="本次决定的事项（.json 或 .toml：文号、日期、证书编号等，通知中的任何字段；"
+                   "一份完整的通知 JSON 也可单独使用）。")
+@click.option("--pdf", is_flag=True, help="同时在旁边生成 PDF。")
 def decide_command(form: Form, application: str, output: str, office_file: str | None, decision_file: str | None,
                    pdf: bool) -> None:
-    """Decide APPLICATION: its approval notice, or the 不予通过通知 citing every failed rule.
+    """对申请作出决定：符合条件时生成批准通知，不符合时生成列明每项未通过条款的不予通过通知。
 
-    Nothing of the office's part is made up: what the notice needs comes from --office and --decision.
-    Exit 0 when the approval was written, 1 when the rejection was written, 2 when nothing was written
-    (something still pending, the office's part incomplete, or an unusable file)."""
+    本机关填写的部分只取自 --office 和 --decision，本工具不会编造任何一项。
+    退出码：0 已生成批准通知；1 已生成不予通过通知；2 未生成任何文件（尚有待办事项、本机关填写的部分不完整，
+    或文件无法使用）。"""
+    out = _output(output, ".docx", application, office_file, decision_file)
     data = files.load_application(application)
     profile = files.load_data(office_file) if office_file else {}
     facts = files.load_data(decision_file) if decision_file else {}
     decided = decision.decide(form, data, profile, facts)
-    click.echo(_report_text(dataclasses.replace(decided.report, file=application)))
+    click.echo(terminal_text.report_text(dataclasses.replace(decided.report, file=application)))
     if decided.verdict == "pending":
         waiting = "；".join(f"{f.title}（{f.path}）：{f.message}" for f in decided.pending)
         click.echo(f"shenbao: {application}: 尚有待办事项，暂不能作出决定，未生成通知：{waiting}", err=True)
@@ -191,7 +292,7 @@ def decide_command(form: Form, application: str, output: str, office_file: str |
     assert decided.notice is not None and decided.notice_report is not None
     if decided.document is None:
         _refuse_notice(decided, office_file, decision_file)
-    _written(_save_docx(Path(output), decided.document, pdf), f"（{decided.words}：{decided.notice.title}）")
+    _written(_save_docx(out, decided.document, pdf), f"（{decided.words}：{decided.notice.title}）")
     sys.exit(0 if decided.approved else 1)
 
 
@@ -209,92 +310,89 @@ def _refuse_notice(decided: decision.Decision, office_file: str | None, decision
     sys.exit(2)
 
 
-@cli.group("office")
+@cli.group("office", context_settings=CONTEXT)
 def office_group() -> None:
-    """The office's profile: who issues, signs and prints its notices."""
+    """发文机关信息：由谁发文、署名、印发、联系。"""
 
 
 @office_group.command("init")
-@click.option("-o", "--output", default="office.toml", show_default=True, type=click.Path(dir_okay=False),
-              help="The profile to write (TOML, with a comment on every item).")
+@click.option("-o", "--output", default="office.toml", show_default=True, metavar="文件.toml",
+              help="要写出的发文机关信息文件（.toml）。")
 def office_init_command(output: str) -> None:
-    """Write an empty office profile, every item explained, for the office to fill in."""
-    if Path(output).exists():
+    """写出一份空白的发文机关信息文件，每项都有说明，由本机关逐项填写。"""
+    out = _output(output, ".toml")
+    if out.exists():
         raise UnusableInput(output, "文件已存在，不会覆盖；请换一个文件名或先移走它 (exists)")
-    files.write_bytes(output, office.profile_template().encode("utf-8"))
+    files.write_bytes(out, office.profile_template().encode("utf-8"))
     click.echo(f"已生成 {output}：请逐项填写后用于 shenbao decide --office {output}")
 
 
 @cli.command("extract")
-@click.argument("form", type=FORM)
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=True))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the data (one file) as JSON here.")
-@click.option("--json", "as_json", is_flag=True, help="Print data, findings and where each field was found.")
-@click.option("-j", "--jobs", type=int, default=0, help="Processes to use (default: the cores).")
+@click.argument("form", type=FORM, metavar="表单ID")
+@click.argument("paths", nargs=-1, required=True, metavar="文件...")
+@click.option("-o", "--output", metavar="输出.json", help="把读出的数据写入此 JSON 文件（只读一个文件时）。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出数据、审查结果和每个字段的位置。")
+@click.option("-j", "--jobs", type=int, default=0, metavar="进程数", help="使用的进程数（默认：CPU 核数）。")
 def extract_command(form: Form, paths: tuple[str, ...], output: str | None, as_json: bool, jobs: int) -> None:
-    """Read submitted PDFs (or Word files) of FORM_ID back into its JSON, checked against the policy."""
+    """从提交的 PDF 或 Word 文件中读回表单数据，并按政策条件审查。"""
     if output and len(paths) > 1:
-        raise click.UsageError("-o takes one PDF; for several use --json")
+        raise click.UsageError("-o 只用于一个文件；多个文件请用 --json")
+    out = _output(output, ".json", *paths) if output else None
     results = extraction.extract_many([(form, path) for path in paths], jobs or os.cpu_count() or 1)
     usable = [r for r in results if isinstance(r, extraction.Extraction)]
     for problem in (r for r in results if not isinstance(r, extraction.Extraction)):
         click.echo(f"shenbao: {problem}", err=True)
-    if output and usable:
-        files.write_json(output, usable[0].data)
+    if out and usable:
+        files.write_json(out, usable[0].data)
     if as_json:
         payload = [r.as_dict() for r in usable]
         click.echo(_dump(payload[0] if len(paths) == 1 and usable else payload))
-    elif not output:
+    elif not out:
         for result in usable:
-            click.echo(_extraction_text(result))
+            click.echo(terminal_text.extraction_text(result))
     if len(paths) > 1:
-        click.echo(_summary(paths, results), err=True)
+        click.echo(terminal_text.extraction_summary(paths, results), err=True)
     failed = any(not r.ok for r in usable)
     sys.exit(2 if len(usable) < len(results) else (1 if failed else 0))
 
 
-def _extraction_text(result: extraction.Extraction) -> str:
-    lines = [f"{'✓' if result.ok else '✗'} {result.file}：读出 {len(result.fields)} 个字段"
-             + (f"，{len(result.missing)} 个未找到" if result.missing else "")]
-    lines += [f"  未找到 {f.path}（{f.title}）" for f in result.findings if f.rule == "extract.missing"]
-    if result.report is not None:
-        lines += _report_text(result.report).splitlines()[1:]
-    return "\n".join(lines)
-
-
-def _summary(paths: tuple[str, ...], results: list) -> str:
-    rows = [("文件", "结果", "说明")]
-    for path, result in zip(paths, results, strict=True):
-        if isinstance(result, extraction.Extraction):
-            state = "通过" if result.ok else "有问题"
-            note = f"{len(result.missing)} 个字段未找到，{len(result.report.errors) if result.report else 0} 项错误"
-        else:
-            state, note = "无法读取", result.reason
-        rows.append((path, state, note))
-    return "\n".join(_columns(rows))
-
-
 @cli.command("batch")
-@click.argument("form", type=FORM)
-@click.argument("rows", type=click.Path(dir_okay=False))
-@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder of documents.")
-@click.option("--name", default="{__row__}", show_default=True,
-              help="File name pattern, e.g. '{enterprise.uscc}-{enterprise.name}' ({__row__}: the row number).")
-@click.option("--defaults", type=click.Path(dir_okay=False), help="JSON shared by every row (发文机关, 文号, dates …).")
-@click.option("-j", "--jobs", type=int, default=0, help="Processes (default: the cores).")
-@click.option("--resume", is_flag=True, help="Keep documents already written; write the rest.")
-@click.option("--one", is_flag=True, help="All rows in one document, as the rows of its table (公示名单).")
-@click.option("--pdf", is_flag=True, help="Also convert every document to PDF (LibreOffice, many per run).")
-@click.option("--merge", type=click.Path(dir_okay=False), help="Also one .docx of all documents, for printing.")
-@click.option("--zip", "zip_path", type=click.Path(dir_okay=False), help="Also a .zip of the documents.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def batch_command(form: Form, rows: str, out_dir: str, name: str, defaults: str | None, jobs: int,
-                  resume: bool, one: bool, pdf: bool, merge: str | None, zip_path: str | None, quiet: bool) -> None:
-    """Render one FORM_ID document per row of ROWS (.xlsx, .csv, .jsonl); bad rows are named and skipped."""
+@click.argument("form", type=FORM, metavar="表单ID")
+@click.argument("rows", metavar="表格")
+@click.option("-o", "--out", "out_dir", metavar="目录", help="存放生成文档的目录（--check 时不需要）。")
+@click.option("--name", default="{__row__}", show_default=True, metavar="格式",
+              help="文件名格式，如 '{enterprise.uscc}-{enterprise.name}'（{__row__} 为行号）。")
+@click.option("--defaults", metavar="共用.json", help="各行共用的数据（JSON：发文机关、文号、日期……）。")
+@click.option("-j", "--jobs", type=int, default=0, metavar="进程数", help="使用的进程数（默认：CPU 核数）。")
+@click.option("--resume", is_flag=True, help="保留已生成的完整文档，只生成其余的。")
+@click.option("--one", is_flag=True, help="所有行合为一份文档，作为其中表格的各行（公示名单）。")
+@click.option("--pdf", is_flag=True, help="同时把每份文档转为 PDF（LibreOffice，多份一次转换）。")
+@click.option("--merge", metavar="合并.docx", help="同时合并为一份 .docx，便于打印。")
+@click.option("--zip", "zip_path", metavar="文档.zip", help="同时打包为一个 .zip。")
+@click.option("--check", "check_only", is_flag=True, help="只读取并审查每一行，报告有误和重复的行，不生成任何文件。")
+@click.option("--quiet", is_flag=True, help="不显示进度条。")
+def batch_command(form: Form, rows: str, out_dir: str | None, name: str, defaults: str | None, jobs: int,
+                  resume: bool, one: bool, pdf: bool, merge: str | None, zip_path: str | None, check_only: bool,
+                  quiet: bool) -> None:
+    """按表格（.xlsx、.xls、.ods、.csv、.jsonl）每行生成一份通知或证书；有误的行指明行号和原因后跳过。"""
     shared = files.load_application(defaults) if defaults else {}
-    jobs = jobs or os.cpu_count() or 1
     sheet = Path(rows)
-    sink = sinks.FolderSink(out_dir, resume=resume, pdf=pdf, merge=merge, zip_path=zip_path, jobs=jobs)
+    batching.check_name(form, name)
+    if check_only:
+        sheets.check_headers(form, sheet)
+        result = batching.check_rows(form, sheets.read_rows(sheet), defaults=shared)
+        _print_failures(rows, result)
+        click.echo(f"{rows}：共 {len(result.outcomes)} 行，{result.count('ok')} 行可生成，"
+                   f"{len(result.failed)} 行有错误或重复（未生成任何文件）")
+        sys.exit(1 if result.failed else 0)
+    if not out_dir:
+        raise click.UsageError("缺少 -o/--out（存放生成文档的目录）")
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise UnusableInput(out_dir, "这是一个文件，不是目录；-o 应为存放文档的目录")
+    merge_out = _output(merge, ".docx", rows, defaults) if merge else None
+    zip_out = _output(zip_path, ".zip", rows, defaults) if zip_path else None
+    jobs = jobs or os.cpu_count() or 1
+    sink = sinks.FolderSink(out_dir, resume=resume, pdf=pdf, merge=merge_out, zip_path=zip_out, jobs=jobs)
     if one:
         sheets.check_headers(form, sheet, f"{batching.the_list(form)}[]")
         result = batching.one_document(form, sheets.read_rows(sheet), sink, defaults=shared)
@@ -303,11 +401,15 @@ def batch_command(form: Form, rows: str, out_dir: str, name: str, defaults: str 
         with _progress(quiet, sheet) as advance:
             result = batching.batch(form, sheets.read_rows(sheet), sink, defaults=shared, name=name, jobs=jobs,
                                     progress=advance)
-    for outcome in result.failed:
-        click.echo(f"shenbao: {rows} 第{outcome.row}行：{outcome.message}", err=True)
+    _print_failures(rows, result)
     click.echo(f"{out_dir}：生成 {result.count('written')} 份，跳过 {result.count('skipped')} 份（已存在），"
                f"{len(result.failed)} 行有错误")
     sys.exit(1 if result.failed else 0)
+
+
+def _print_failures(rows: str, result: batching.BatchResult) -> None:
+    for outcome in result.failed:
+        click.echo(f"shenbao: {rows} 第{outcome.row}行：{outcome.message}", err=True)
 
 
 class _progress:
@@ -331,45 +433,34 @@ class _progress:
 
 
 @cli.command("convert")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--png", is_flag=True, help="Also write a PNG of each PDF's first page (70 dpi) to look at.")
+@click.argument("paths", nargs=-1, required=True, metavar="文档.docx...")
+@click.option("--png", is_flag=True, help="同时把每个 PDF 的第 1 页存为 PNG 图片（70 dpi），便于查看。")
 def convert_command(paths: tuple[str, ...], png: bool) -> None:
-    """Convert .docx FILES to PDF beside them, all in one LibreOffice run."""
+    """把 Word 文档转为 PDF，放在原文件旁边（多个文档一次转换）。"""
+    for path in paths:
+        files.read_input(path, head=4)  # missing, a folder, unreadable: one Chinese line
     for pdf in convert.to_pdf([Path(p) for p in paths]):
         click.echo(f"已生成 {pdf}")
         if png:
             click.echo(f"已生成 {convert.to_png(pdf, pdf.with_suffix('.png'))}")
 
 
-@cli.group("template")
+@cli.group("template", context_settings=CONTEXT)
 def template_group() -> None:
-    """Work with Word templates."""
+    """Word 模板。"""
 
 
 @template_group.command("check")
-@click.argument("template", type=click.Path(dir_okay=False))
-@click.option("--form", "form", required=True, type=FORM, help="The form the template is for.")
+@click.argument("template", metavar="模板.docx")
+@click.option("--form", "form", required=True, type=FORM, metavar="表单ID", help="模板对应的表单 ID。")
 def template_check_command(template: str, form: Form) -> None:
-    """Lint TEMPLATE: Jinja syntax, tags that match no field, required fields never printed."""
+    """检查模板：Jinja 语法、与表单字段不符的标记、未打印的必填字段。"""
     findings = template_check.check_template(template, form)
     for finding in findings:
         click.echo(f"{template}: {finding.kind} {finding.path}: {finding.message}")
     if not findings:
         click.echo(f"✓ {template}：模板与表单 {form.id} 一致")
     sys.exit(1 if findings else 0)
-
-
-def _report_text(report: Report) -> str:
-    title = catalogue.form(report.form).title
-    errors, warnings = len(report.errors), len(report.warnings)
-    if report.ok:
-        verdict = "通过" + (f"，{warnings} 项警告" if warnings else "，无问题")
-    else:
-        verdict = f"未通过：{errors} 项错误" + (f"，{warnings} 项警告" if warnings else "")
-    lines = [f"{'✓' if report.ok else '✗'} {report.file}（{title}）{verdict}"]
-    for f in (*report.findings, *report.notes):
-        lines.append(f"  {SEVERITY_WORDS[f.severity]} {f.path or '/'}（{f.title}）[{f.clause}] {f.message}  <{f.rule}>")
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -386,6 +477,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(130)
     except ShenbaoError as exc:
         click.echo(f"shenbao: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("shenbao: 已中止 (interrupted)；已完成的部分已保存", err=True)
+        sys.exit(130)
+    except OSError as exc:  # a read-only folder, a full disk …: one line naming the file
+        where = exc.filename or ""
+        reason = {13: "没有权限", 28: "磁盘空间不足", 30: "只读文件系统", 21: "这是一个目录", 20: "不是目录"}.get(
+            exc.errno or 0, exc.strerror or type(exc).__name__)
+        click.echo(f"shenbao: {where}: 无法写入或读取：{reason} ({exc.strerror})", err=True)
+        sys.exit(2)
+    except RecursionError:
+        click.echo("shenbao: 输入的嵌套层数过多，无法处理 (nested too deeply)", err=True)
+        sys.exit(2)
+    except MemoryError:
+        click.echo("shenbao: 输入过大，内存不足，无法处理 (too large)", err=True)
         sys.exit(2)
     except Exception as exc:  # never a traceback for the user; SHENBAO_DEBUG=1 shows it
         if os.environ.get("SHENBAO_DEBUG"):

@@ -20,6 +20,7 @@ from .catalogue import Form, form
 from .errors import ShenbaoError
 from .expression import MISSING, compile_expression, exact, plain
 from .office import for_notice
+from .reading import read
 from .rendering import document
 from .resources import data_dir
 from .validation import Finding, Report, check
@@ -139,7 +140,8 @@ def decide(target: Form | str, application: Mapping[str, Any], office: Mapping[s
         return Decision("pending", report, None, {}, None, None)
     verdict = "rejected" if failed else "approved"
     notice = notice_for(target, verdict == "approved")
-    data = notice_data(target, application, report, fields.merged(for_notice(office, notice), facts or {}))
+    part = read(notice, fields.merged(for_notice(office, notice), facts or {}))[0]
+    data = notice_data(target, read(target, application)[0], report, part)
     notice_report = _with_dates(check(notice, data), target, application, notice, data)
     rendered = document(notice, data) if notice_report.ok else None
     return Decision(verdict, report, notice, data, notice_report, rendered)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 
 class ShenbaoError(Exception):
     """Base class of every error the toolkit raises on purpose."""
@@ -27,7 +29,8 @@ class UnknownForm(ShenbaoError):
     """A form id that the catalogue does not know."""
 
     def __init__(self, form_id: str, known: list[str]) -> None:
-        hint = "；可用的表单：" + "、".join(known) if known else ""
+        near = difflib.get_close_matches(form_id, known, n=3, cutoff=0.5)
+        hint = f"；您是否想输入：{'、'.join(near)}" if near else ("；可用的表单：" + "、".join(known) if known else "")
         super().__init__(f"未知的表单 {form_id!r}{hint}（unknown form; run `shenbao forms`）")
         self.form_id = form_id
 

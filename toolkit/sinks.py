@@ -50,8 +50,9 @@ class Sink(Protocol):
     def put(self, name: str, document: bytes) -> None:
         """Keep ``document`` under the file name ``name``."""
 
-    def close(self, outcomes: Sequence[Outcome]) -> None:
-        """Everything is in: write what goes with the documents (a manifest, an archive …)."""
+    def close(self, outcomes: Sequence[Outcome], complete: bool = True) -> None:
+        """Everything is in (or, not ``complete``, the batch stopped midway): write what goes with the documents
+        (a manifest, an archive …)."""
 
 
 class MemorySink:
@@ -67,7 +68,7 @@ class MemorySink:
     def put(self, name: str, document: bytes) -> None:
         self.documents[name] = document
 
-    def close(self, outcomes: Sequence[Outcome]) -> None:
+    def close(self, outcomes: Sequence[Outcome], complete: bool = True) -> None:
         self.outcomes = list(outcomes)
 
 
@@ -93,10 +94,10 @@ class FolderSink:
     def put(self, name: str, document: bytes) -> None:
         write_bytes(self.folder / name, document)
 
-    def close(self, outcomes: Sequence[Outcome]) -> None:
+    def close(self, outcomes: Sequence[Outcome], complete: bool = True) -> None:
         manifest = write_manifest(self.folder / MANIFEST, outcomes)
         documents = [self.folder / name for name in dict.fromkeys(o.file for o in outcomes if o.ok and o.file)]
-        if not documents:
+        if not documents or not complete:
             return
         if self.pdf:
             from .convert import to_pdf_many
@@ -122,7 +123,7 @@ class ZipSink:
     def put(self, name: str, document: bytes) -> None:
         self.archive.writestr(name, document)
 
-    def close(self, outcomes: Sequence[Outcome]) -> None:
+    def close(self, outcomes: Sequence[Outcome], complete: bool = True) -> None:
         self.archive.writestr(MANIFEST, manifest_bytes(outcomes))
         self.archive.close()
         write_bytes(self.path, self.buffer.getvalue())

@@ -18,6 +18,7 @@ from .catalogue import Form, form
 from .errors import UnusableInput
 from .files import kind_of as _kind
 from .formats import FORMAT_STANDARDS
+from .reading import read
 from .values import figure
 
 
@@ -93,10 +94,13 @@ class Report:
 STAGES = ("draft", "application", "office")
 
 
-def check(target: Form | str, data: Any, stage: str = "application", file: str | None = None) -> Report:
+def check(target: Form | str, data: Any, stage: str = "application", file: str | None = None,
+          strict: bool = False) -> Report:
     """Check ``data`` (a parsed application) against the schema and rules of ``target``.
 
-    What is not filled in — an empty string or null in an optional field, a blank list item — is left out first.
+    Values typed as people type them (``2016年3月1日``, ``1,008.2万元``, ``是``) are read first, each reading a
+    note (``已按 2016-03-01 理解``; with ``strict``, an error asking for the canonical form); what is not filled
+    in — an empty string or null in an optional field, a blank list item — is left out.
     ``stage`` is how far the paperwork has come:
 
     - ``application`` (the default): the applicant's part; the office's sections (``x-office-sections``) left
@@ -110,8 +114,12 @@ def check(target: Form | str, data: Any, stage: str = "application", file: str |
         raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
     if not isinstance(data, Mapping):
         raise UnusableInput(file or "<data>", f"顶层应为 JSON 对象，现为{_kind(data)} (not an object)")
+    data, readings = read(target, data)
     data = fields.without_blanks(target, data)
     findings = list(_schema_findings(target, data))
+    if strict:
+        findings += [_finding(target, r.path, "input.strict", "", "error",
+                              f"应写作 {r.value}（现为「{r.written}」；去掉 --strict 时按此理解）") for r in readings]
     if stage == "draft":
         findings = [f for f in findings if f.rule != "schema.required"]
     if stage == "office":
@@ -121,7 +129,8 @@ def check(target: Form | str, data: Any, stage: str = "application", file: str |
     findings += [_finding(target, b.pointer, b.rule.id, b.rule.clause, "error" if b.rule.pending else b.rule.severity,
                           b.message, b.value, b.bound, b.rule.unit, b.rule.pending)
                  for b in breaches if stage == "office" or not b.rule.pending]
-    notes = [_finding(target, b.pointer, b.rule.id, b.rule.clause, "note", b.message) for b in flags]
+    notes = [] if strict else [_finding(target, r.path, "input.read", "", "note", r.message) for r in readings]
+    notes += [_finding(target, b.pointer, b.rule.id, b.rule.clause, "note", b.message) for b in flags]
     effective = target.rules_effective.isoformat() if target.rules_effective else ""
     return Report(target.id, file, tuple(findings), tuple(notes), target.rules_version, effective, stage)
 

@@ -145,7 +145,6 @@ def join_list(values: Any) -> str:
 
 _CJK = r"\u2e80-\u9fff\u3000-\u303f\uff00-\uffef"
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_UNITS = re.compile(r"(万元|元|人|㎡|m2|%|分|年|个|件|家|项)$")
 _ITEM_NUMBER = re.compile(r"(?:^|\n)\d+．")
 
 
@@ -176,21 +175,92 @@ def join_lines(text: str) -> str:
     return tidy(result)
 
 
-def read_number(text: str, integer: bool) -> Any:
-    """``１，２３４.５万元`` → ``Decimal('1234.5')``; the text itself when it is no number."""
-    cleaned = unicodedata.normalize("NFKC", text).replace(",", "").replace("，", "")
-    cleaned = _UNITS.sub("", re.sub(r"\s+", "", cleaned))
+_KNOWN_UNITS = ("万元", "亿元", "元", "人", "㎡", "平方米", "m2", "%", "分", "年", "个", "件", "家", "项", "个月", "日")
+_UNIT_IN_TITLE = re.compile(r"[（(]([^（）()]+)[)）]\s*$")
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
+_WHITE = " \t\r\n\u3000\u00a0"
+_DATE_TYPED = re.compile(r"^(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?$")
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (the 1900 date system, past its 1900-02-29 slip)
+YES_TYPED = YES_WORDS | {"√", "✓", "✔", "有", "对"}
+NO_TYPED = NO_WORDS | {"×", "✗", "✘", "没有", "错"}
+
+
+def unit_of(node: dict[str, Any]) -> str:
+    """The unit a number field is in, from its title: ``营业收入（万元）`` → ``万元``; empty when it says none."""
+    title = str(node.get("title", ""))
+    match = _UNIT_IN_TITLE.search(title)
+    if match and match[1] in _KNOWN_UNITS:
+        return match[1]
+    return "万元" if "万元" in title else ""
+
+
+def read_number(text: str, integer: bool, unit: str = "") -> Any:
+    """``１，２３４.５万元`` → ``Decimal('1234.5')``; the text itself when it is no number. With the field's
+    ``unit``, only that unit may follow the figure (``1008.2元`` is no figure in 万元); without, any known unit."""
+    cleaned = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).replace(",", "").replace("，", "")
+    for suffix in sorted(_KNOWN_UNITS, key=len, reverse=True):
+        if cleaned.endswith(unicodedata.normalize("NFKC", suffix)):
+            if unit and unicodedata.normalize("NFKC", unit) != unicodedata.normalize("NFKC", suffix):
+                return text
+            cleaned = cleaned[: -len(unicodedata.normalize("NFKC", suffix))]
+            break
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
+        return text
+    if not value.is_finite():
         return text
     return int(value) if integer and value == int(value) else value
 
 
 def read_date(text: str) -> str | None:
-    """``2024年11月8日`` → ``2024-11-08``; None when the text holds no such date."""
-    match = _DATE.search(squeeze(text))
-    return f"{match[1]}-{int(match[2]):02d}-{int(match[3]):02d}" if match else None
+    """``2024年11月8日``, ``2024/11/8``, ``2024.11.08``, ``2024-11-8`` → ``2024-11-08``; None when the text holds
+    no real date (a printed form's date may stand inside other text: ``2024年11月8日印发``)."""
+    squeezed = squeeze(text)
+    match = _DATE_TYPED.match(squeezed) or _DATE.search(squeezed)
+    if not match:
+        return None
+    try:
+        return dt.date(int(match[1]), int(match[2]), int(match[3])).isoformat()
+    except ValueError:
+        return None
+
+
+def excel_date(serial: Any) -> str | None:
+    """An Excel date serial number (``42430``) as an ISO date; None when it is no plausible one."""
+    if isinstance(serial, bool) or not isinstance(serial, (int, Decimal)) or serial != int(serial):
+        return None
+    if not 1 <= int(serial) <= 2958465:  # 1900-01-01 … 9999-12-31
+        return None
+    return (_EXCEL_EPOCH + dt.timedelta(days=int(serial))).isoformat()
+
+
+def trimmed(text: str) -> str:
+    """``text`` without invisible characters and without white space (full-width included) at either end."""
+    return _INVISIBLE.sub("", text).strip(_WHITE)
+
+
+def read_text(text: str, node: dict[str, Any]) -> Any:
+    """A value typed as text, as the field's JSON value: the one reading of human input that validate, batch
+    and extraction share. Dates in the ways people write them, numbers with separators, full-width digits and
+    the field's unit, 是/否 and ticks, a choice written with other brackets, identifiers in capitals without
+    spaces; other texts trimmed. A text that cannot be read is given back trimmed, for the schema to report."""
+    kind, value = node.get("type"), trimmed(text)
+    if kind == "boolean":
+        word = unicodedata.normalize("NFKC", value).lower()
+        return True if word in YES_TYPED else False if word in NO_TYPED else value
+    if kind in ("number", "integer"):
+        return read_number(value, kind == "integer", unit_of(node))
+    if node.get("format") == "date":
+        return read_date(value) or value
+    if "enum" in node:
+        same = [c for c in node["enum"] if squeeze(str(c)) == squeeze(value)]
+        return same[0] if same else value
+    if node.get("format") in ("uscc", "cn-resident-id"):
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value)).upper()
+    if node.get("format") == "cn-phone":
+        return unicodedata.normalize("NFKC", value)
+    return value
 
 
 DRAFT_BLANK = "＿"  # a draft's line for hand filling (``＿＿＿＿＿＿``): not filled
@@ -221,13 +291,9 @@ def read_printed(text: str, node: dict[str, Any]) -> Any:
     if text == "":  # an empty cell: an empty text, or no value at all for a choice, date or number
         plain = kind == "string" and not ({"enum", "format", "pattern"} & set(node))
         return "" if plain else None
-    if node.get("format") == "date":
-        return read_date(text) or text
-    if kind in ("number", "integer"):
-        return read_number(text, kind == "integer")
-    if node.get("format") in ("uscc", "cn-phone", "cn-resident-id") or "enum" in node:
-        return re.sub(r"\s+", "", text)
-    return text
+    if node.get("format") in ("cn-phone",) or "enum" in node:
+        text = re.sub(r"\s+", "", text)  # a PDF's gaps inside a code or a choice
+    return read_text(text, node)
 
 
 def read_cell(raw: Any, node: dict[str, Any]) -> Any:
@@ -248,12 +314,9 @@ def read_cell(raw: Any, node: dict[str, Any]) -> Any:
             return json.loads(text, parse_float=Decimal)
         except json.JSONDecodeError:
             return text
-    if kind == "boolean":
-        word = text.lower()
-        return True if word in YES_WORDS else False if word in NO_WORDS else text
     if kind == "array":
         items = node.get("items", {})
         return [read_cell(p, items) for p in re.split(r"[、;；]\s*", text) if p.strip()]
-    if kind == "string" and not node.get("format"):
-        return text
-    return read_printed(text, node)
+    if isinstance(raw, (int, float)) and node.get("format") == "date":
+        return excel_date(Decimal(repr(raw)) if isinstance(raw, float) else raw) or text
+    return read_text(text, node)

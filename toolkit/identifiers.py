@@ -7,6 +7,7 @@ checker and its reason reaches the user unchanged.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
@@ -53,11 +54,35 @@ def check_resident_id(number: object) -> bool:
     return True
 
 
+def phone_digits(number: str) -> str:
+    """A telephone number as offices write it, reduced to its digits and one hyphen for an extension:
+    ``(022)2314 2050转8001`` → ``022-23142050-8001``, ``+86 138 0013 8000`` → ``13800138000``."""
+    text = unicodedata.normalize("NFKC", number).strip()
+    extension = re.search(r"\s*(?:转|分机|ext\.?|x)\s*(\d{1,6})$", text, re.IGNORECASE)
+    if extension:
+        text = text[: extension.start()]
+    text = re.sub(r"^(\+|00)86[\s\-]*", "", text)
+    area = re.match(r"^[(（]\s*(0?\d{2,3})\s*[)）]", text)
+    if area:
+        text = ("0" + area[1].lstrip("0")) + "-" + text[area.end():]
+    elif re.match(r"^[1-9]\d{1,2}[\s\-]", text) and not text.startswith("1"):  # +86 22-… dropped the 0
+        text = "0" + text
+    hyphened = re.match(r"^(0\d{2,3})[\s\-]?([1-9]\d{6,7})-(\d{1,6})$", text.strip())  # 010-12345678-8001
+    if hyphened and not extension:
+        return f"{hyphened[1]}-{hyphened[2]}-{hyphened[3]}"
+    digits = re.sub(r"[\s\-]", "", text)
+    landline = re.match(r"^(0(?:10|2\d|[3-9]\d\d))(\d{7,8})$", digits)
+    main = f"{landline[1]}-{landline[2]}" if landline else digits
+    return f"{main}-{extension[1]}" if extension else main
+
+
 def check_phone(number: object) -> bool:
-    """A mainland mobile number (11 digits) or a landline with its area code (022-23142050)."""
+    """A mainland mobile number (11 digits) or a landline with its area code, as offices write them:
+    ``022-23142050``, ``(022)23142050``, ``+86 138 0013 8000``, ``022-23142050转8001``."""
     if not isinstance(number, str):
         return True
-    compact = number.replace(" ", "")
+    compact = phone_digits(number)
     if not (_MOBILE.match(compact) or _LANDLINE.match(compact)):
-        raise ValueError("电话号码格式不正确：应为11位手机号或带区号的固定电话（如 022-23142050）")
+        raise ValueError("电话号码格式不正确：应为11位手机号或带区号的固定电话（如 022-23142050、(022)23142050、"
+                         "022-23142050转8001）")
     return True

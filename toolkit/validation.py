@@ -193,11 +193,13 @@ def _message(error: ValidationError, kind: Any, expected: Any, value: Any) -> st
     if kind == "const":
         return f"应为 {_describe(expected)}，现为{shown}"
     if kind in _BOUNDS:
-        return f"{_BOUNDS[kind]} {figure(expected)}，现为 {figure(value)}"
+        written = figure(value)
+        shown = written if len(written) <= 24 else f"一个{len(written.lstrip('-').split('.')[0])}位的数"
+        return f"{_BOUNDS[kind]} {figure(expected)}，现为 {shown}"
     if kind == "minLength":
         return "不得为空" if expected == 1 else f"至少应有{expected}个字，现为{len(value)}个字"
     if kind == "maxLength":
-        return f"最多{expected}个字，现为{len(value)}个字"
+        return f"最多{expected}个字，现为{len(value):,}个字"
     if kind == "minItems":
         return f"至少应填写{expected}项，现为{len(value)}项"
     if kind == "maxItems":

@@ -92,7 +92,8 @@ def check_rows(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], *,
             if value is None or (path, str(value)) not in seen:
                 seen.setdefault((path, str(value)), row.number)
                 continue
-            repeats.append(f"{known.leaves[path].title}「{value}」与第{seen[(path, str(value))]}行重复")
+            title = " · ".join(known.leaves[path].titles)
+            repeats.append(f"{title}「{value}」与第{seen[(path, str(value))]}行重复")
         result.outcomes.append(Outcome(row.number, "", "failed" if repeats else "ok", "；".join(repeats)))
     return result
 

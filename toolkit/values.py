@@ -275,7 +275,7 @@ def read_printed(text: str, node: dict[str, Any]) -> Any:
         raw = ""
     text = join_lines(raw)
     kind = node.get("type")
-    if kind == "boolean":
+    if kind == "boolean" and (TICKED in text or UNTICKED in text):  # ☑是　☐否; neither ticked: not filled
         ticked = squeeze(text)
         return True if TICKED + YES in ticked else False if TICKED + NO in ticked else None
     if "enum" in node and (TICKED in text or UNTICKED in text):  # the choices in boxes; none ticked: not filled

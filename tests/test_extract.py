@@ -1,5 +1,6 @@
 """Extraction: every form comes back out of its PDF field for field, also after an applicant re-styled the
-document; every kind of unusable file is told apart in one line."""
+document; every kind of unusable file is told apart in one line, and a notice or another form is named as such.
+(Word files: ``test_word_submissions.py``.)"""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import changed, sample
 from conftest import render_file as render
-from conftest import sample
 from PIL import Image
 
 import toolkit
@@ -230,3 +231,39 @@ def test_values_are_typed_back(text: str, node: dict, value: Any) -> None:
 ])
 def test_wrapped_lines_are_joined_as_typed(text: str, joined: str) -> None:
     assert join_lines(text) == joined
+
+
+@pytest.fixture(scope="module")
+def rejection_notice() -> bytes:
+    """The 不予通过通知 of a failing 市级高企认定申请书, as ``decide`` renders it (.docx)."""
+    form_id = "tj-high-tech-enterprise-application"
+    failing = changed(sample(form_id), {"staff.rd": 1})
+    decided = toolkit.decide(form_id, failing, {}, sample("rejection-notice"))
+    assert decided.notice is not None and decided.notice.id == "rejection-notice" and decided.document is not None
+    return decided.document
+
+
+@pytest.mark.parametrize("kind", ["pdf", "docx"])
+def test_a_notice_about_the_form_is_named_as_a_notice(rejection_notice: bytes, kind: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Its title quotes the form's (``关于…《市级高企认定申请书》不予通过的通知``): that makes it no application."""
+    path = tmp_path / f"通知.{kind}"
+    path.write_bytes(toolkit.to_pdf(rejection_notice) if kind == "pdf" else rejection_notice)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["extract", "tj-high-tech-enterprise-application", str(path)])
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 2 and captured.out == "" and captured.err.count("\n") == 1
+    notice = "津科成〔2018〕171号，关于天津海泰中科光电技术有限公司《市级高企认定申请书》不予通过的通知"
+    assert f"这是一份公文（{notice}），不是「市级高企认定申请书」" in captured.err, captured.err
+
+
+def test_a_title_wrapped_over_two_lines_is_the_title_and_one_quoted_in_a_line_is_not() -> None:
+    from toolkit.extraction import _check_form
+    from toolkit.pdf_reading import Line
+
+    form = toolkit.form("tj-productivity-center-application")
+    _check_form(form, [Line("编号：____________", 1, 10), Line("天津市市级生产力促进", 1, 20),
+                       Line("中心培育申请表", 1, 30)], "x.pdf", "PDF")
+    with pytest.raises(toolkit.UnusableInput, match="没有找到表单标题「天津市市级生产力促进中心培育申请表」：这不是 "
+                                                    r"tj-productivity-center-application 的 PDF \(not a PDF of"):
+        _check_form(form, [Line("《天津市市级生产力促进中心培育申请表》填写说明", 1, 10)], "x.pdf", "PDF")

@@ -6,11 +6,16 @@ over the rows and lines of the PDF (``pdf_reading``), finds each label after the
 used twice (``姓名``) is told apart by its place — and types the value back by the schema: ``2024年11月8日``
 → ``2024-11-08``, ``812.5万元`` → ``812.5``, ``☑是 ☐否`` → ``true``, ``☑企业类`` → ``"企业类"``, ``甲、乙`` → a
 list, a table row → an item. No coordinates are kept per form.
+
+A Word file is not converted: its tables and paragraphs are read straight into the same rows and lines
+(``docx_reading``), so a rendered document edited in Word, or a draft's blanks (``＿＿＿＿＿＿``) filled in by hand,
+come back as the PDF of it would. Before any field is read, the document must be the form: its title on a line of
+its own (or over two lines) — another form's title, or an official notice (a 发文字号, a title ending in 通知),
+is named as such and refused.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -19,13 +24,13 @@ from typing import Any
 
 from . import fields as field_paths
 from .catalogue import Form, form, forms
-from .convert import pdf_of
-from .errors import ConversionError, UnusableInput
+from .docx_reading import is_word, read_docx
+from .errors import UnusableInput
 from .files import read_input
 from .layout_plan import Slot, form_slots
 from .pdf_reading import Line, Row, Token, continue_row, read_pdf
 from .validation import Finding, Report, check
-from .values import join_lines, read_printed, squeeze
+from .values import join_lines, read_printed, squeeze, tidy
 
 
 @dataclass
@@ -39,6 +44,7 @@ class Extraction:
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     report: Report | None = None
+    kind: str = "PDF"  # what was read: "PDF" or "Word" (a .docx)
 
     @property
     def ok(self) -> bool:
@@ -48,7 +54,8 @@ class Extraction:
     def findings(self) -> list[Finding]:
         """A finding for each field not found, then the check's findings."""
         owner = form(self.form)
-        missing = [Finding(p, field_paths.title(owner, p), "extract.missing", "", "error", "在 PDF 中没有找到此字段")
+        message = "在 PDF 中没有找到此字段" if self.kind == "PDF" else "在 Word 文件中没有找到此字段"
+        missing = [Finding(p, field_paths.title(owner, p), "extract.missing", "", "error", message)
                    for p in self.missing]
         return missing + list(self.report.findings if self.report else ())
 
@@ -209,7 +216,8 @@ class _Extractor:
         self.put(self.data, slot.path, join_lines("\n".join(lines)) or None)
         if start < len(tokens):
             first = tokens[start + 1] if start + 1 < index else tokens[start]
-            self.fields[slot.path] = {"page": first.page, "bbox": list(getattr(first, "box", [])) or None}
+            box = getattr(first, "box", None)
+            self.fields[slot.path] = {"page": first.page, "bbox": list(box) if box else None}
 
 
 def _is_heading(text: str) -> bool:
@@ -218,50 +226,68 @@ def _is_heading(text: str) -> bool:
 
 def extract(target: Form | str, data: bytes, name: str = "") -> Extraction:
     """Read a submitted PDF or Word file (bytes) as a filled-in form: its data, where each field was found,
-    the fields not found, and the check of the data; ``UnusableInput`` when it cannot be read at all.
+    the fields not found, and the check of the data; ``UnusableInput`` when it cannot be read at all, or is
+    another form or an official notice.
 
-    A .docx is turned into PDF first (LibreOffice), so both are read by the same anchors."""
+    A .docx is read straight from its tables and paragraphs (``docx_reading``) into the rows and lines a PDF
+    gives, so both are walked by the same anchors."""
     target = form(target)
     name = name or "<submission>"
-    if data[:2] == b"PK":
-        data = _docx_to_pdf(data, name)
-    tokens, _ = read_pdf(data, name)
-    _check_form(target, tokens, name)
+    kind = "Word" if is_word(data) else "PDF"
+    tokens = read_docx(data, name) if kind == "Word" else read_pdf(data, name)[0]
+    _check_form(target, tokens, name, kind)
     extractor = _Extractor(target, tokens)
     extractor.run()
     result = Extraction(target.id, name, extractor.data,
                         {field_paths.pointer(p): where for p, where in extractor.fields.items()},
-                        [field_paths.pointer(p) for p in extractor.missing])
+                        [field_paths.pointer(p) for p in extractor.missing], kind=kind)
     result.report = check(target, extractor.data, file=name)
     return result
 
 
-def _docx_to_pdf(data: bytes, name: str) -> bytes:
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if "word/document.xml" not in archive.namelist():
-                raise UnusableInput(name, "不是 PDF 或 Word 文件 (not a PDF or .docx)")
-    except zipfile.BadZipFile:
-        raise UnusableInput(name, "Word 文件已损坏 (damaged .docx)") from None
-    try:
-        return pdf_of(data)
-    except ConversionError as exc:
-        raise UnusableInput(name, f"Word 文件无法转换为 PDF：{exc.reason}") from None
+_HEAD = 12  # the first lines and rows of a document: where its title stands
+_DOC_NUMBER = re.compile(r"^[^\d：:]{1,15}[〔\[(]\d{4}[〕\])]第?\d+号")  # 发文字号 (squeezed): 津科成〔2018〕171号
+_NOTICE_TITLE_ENDS = ("通知", "证书", "名单", "公示", "公告", "通告", "通报", "决定", "批复")  # 文种 of a title
 
 
-def _check_form(target: Form, tokens: list[Token], name: str) -> None:
-    """Refuse a PDF of another form, saying which one it looks like."""
-    head = squeeze("".join(t.text for t in tokens[:12] if isinstance(t, Line)))
-    if squeeze(target.title) in head:
+def _check_form(target: Form, tokens: list[Token], name: str, kind: str) -> None:
+    """Refuse a document of another form, or an official notice, saying what it is. A form's title stands on a
+    line of its own (or wraps over two); a title merely quoted in a line (``关于…《市级高企认定申请书》不予通过的
+    通知``) does not make a document that form."""
+    lines = _head_lines(tokens)
+    if squeeze(target.title) in lines:
         return
     for other in forms():
-        if squeeze(other.title) in head:
+        if squeeze(other.title) in lines:
             raise UnusableInput(name, f"这不是「{target.title}」，看起来是 {other.id}（{other.title}）"
                                       f" (this looks like {other.id})")
-    raise UnusableInput(name, f"没有找到表单标题「{target.title}」：这不是 {target.id} 的 PDF "
-                              f"(not a PDF of {target.id})")
+    notice = _notice(tokens)
+    if notice:
+        raise UnusableInput(name, f"这是一份公文（{notice}），不是「{target.title}」"
+                                  f" (an official notice, not {target.id})")
+    chinese, english = ("PDF", "PDF") if kind == "PDF" else ("Word 文件", ".docx")
+    raise UnusableInput(name, f"没有找到表单标题「{target.title}」：这不是 {target.id} 的 {chinese} "
+                              f"(not a {english} of {target.id})")
+
+
+def _head_lines(tokens: list[Token]) -> set[str]:
+    """The squeezed lines among the first tokens, and each two lines that follow one another, joined."""
+    head = tokens[:_HEAD]
+    lines = {squeeze(t.text) for t in head if isinstance(t, Line)}
+    return lines | {squeeze(a.text + b.text) for a, b in zip(head, head[1:], strict=False)
+                    if isinstance(a, Line) and isinstance(b, Line)}
+
+
+def _notice(tokens: list[Token]) -> str:
+    """What marks the document as an official notice: its 发文字号 and its title (up to three lines, after the
+    发文字号 if there is one, the last ending in 通知, 证书, 名单 …); empty when it shows neither."""
+    lines = [tidy(t.text.replace("\n", "").strip()) for t in tokens[:_HEAD] if isinstance(t, Line)]
+    number = next((i for i, line in enumerate(lines) if _DOC_NUMBER.match(squeeze(line))), None)
+    start = number + 1 if number is not None else 0
+    last = len(lines) if number is None else min(len(lines), start + 3)
+    end = next((i for i in range(start, last) if squeeze(lines[i]).endswith(_NOTICE_TITLE_ENDS)), None)
+    title = "" if end is None else lines[end] if number is None else "".join(lines[start:end + 1])
+    return "，".join(part for part in (lines[number] if number is not None else "", title) if part)
 
 
 def extract_file(target: Form | str, path: str | Path) -> Extraction | UnusableInput:

@@ -3,7 +3,8 @@
 Unusable files are told apart with one clear reason: not a PDF, empty, truncated, encrypted, a scan with no
 text layer, fonts that only decode to ``(cid:NNN)``. Pages are closed as soon as they are read, so memory stays
 flat on long files. Known quirks of Chinese PDFs are handled here: characters doubled by fake bold
-(``dedupe_chars``) and the page numbers ``— 1 —`` are dropped.
+(``dedupe_chars``) and the page numbers ``— 1 —`` are dropped. ``Row`` and ``Line`` are also what a Word file is
+read into (``docx_reading``), so one extraction walks both.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ Box = tuple[float, float, float, float]
 
 @dataclass
 class Row:
-    """One row of a ruled table: its cells' texts (``None`` where a merged cell continues) and boxes."""
+    """One row of a ruled table: its cells' texts (``None`` where a merged cell continues) and boxes (``None``
+    where none is known: a Word file's)."""
 
     cells: list[str | None]
     boxes: list[Box | None]
@@ -37,12 +39,12 @@ class Row:
 
 @dataclass
 class Line:
-    """One line of text outside the tables."""
+    """One line of text outside the tables (of a Word file: one paragraph; no box)."""
 
     text: str
     page: int
     top: float
-    box: Box = field(default=(0, 0, 0, 0))
+    box: Box | None = field(default=(0, 0, 0, 0))
 
 
 Token = Row | Line

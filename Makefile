@@ -17,9 +17,9 @@ $(VENV)/.installed: pyproject.toml
 # LibreOffice, poppler and the open fonts that stand in for the customary Chinese ones (see fonts/fonts.conf and
 # toolkit/convert.py), once: apt only for what is missing (as root, or through sudo), and FandolFang (仿宋) taken
 # alone out of the texlive-lang-chinese .deb into .fonts/fandol, without installing TeX. The marker makes a second
-# run instant; delete it to check again.
-SYSTEM_PACKAGES := libreoffice-writer-nogui fonts-noto-cjk fonts-noto-cjk-extra fonts-arphic-gkai00mp \
-                   poppler-utils fontconfig fonts-liberation
+# run instant; delete it to check again. LibreOffice Calc: the tests make real .xls and .ods sheets with it.
+SYSTEM_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk fonts-noto-cjk-extra \
+                   fonts-arphic-gkai00mp poppler-utils fontconfig fonts-liberation
 FONTS := .fonts
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

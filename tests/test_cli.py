@@ -121,7 +121,7 @@ def test_schema_errors_name_field_and_reason(shenbao, tmp_path: Path) -> None:
     (b"{\"center\": ", "不是有效的 JSON，第1行第12列"),
     (b"[1, 2]", "顶层应为 JSON 对象，现为列表"),
     (b"\"text\"", "顶层应为 JSON 对象，现为文字"),
-    (b"\xff\xfe\x00garbage", "不是 UTF-8 编码的文本"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "无法识别文本编码"),
     (b"{\"a\": NaN}", "不是有效的 JSON"),
 ])
 def test_unusable_input_is_one_line_exit_2(shenbao, tmp_path: Path, content: bytes | None, reason: str) -> None:

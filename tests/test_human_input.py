@@ -225,3 +225,11 @@ def test_every_help_is_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
         code, out, _ = _run(capsys, *command, "--help")
         assert code == 0 and out.startswith("用法：") and "Show this message" not in out and "Usage" not in out
         assert "[选项]" in out and "[OPTIONS]" not in out
+
+
+def test_outputs_get_the_usual_permissions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "x.docx"
+    assert _run(capsys, "render", FORM, str(ROOT / "samples" / f"{FORM}.json"), "-o", str(out))[0] == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask

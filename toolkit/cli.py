@@ -137,6 +137,14 @@ def _output(path: str, suffix: str, *inputs: str | None) -> Path:
     return out
 
 
+def _load(path: str) -> dict[str, Any]:
+    """A JSON (or, for office files, TOML) file; says so when it was not UTF-8."""
+    data, encoding = files.load_data_with_encoding(path)
+    if encoding != files.UTF8:
+        click.echo(f"shenbao: {path}: 按 {encoding} 编码读取", err=True)
+    return data
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, default=str)
 
@@ -205,7 +213,7 @@ def validate_command(form: Form, paths: tuple[str, ...], as_json: bool, stage: s
     reports, unusable = [], 0
     for path in paths:
         try:
-            reports.append(check(form, files.load_application(path), stage=stage, file=path, strict=strict))
+            reports.append(check(form, _load(path), stage=stage, file=path, strict=strict))
         except UnusableInput as exc:
             unusable += 1
             click.echo(f"shenbao: {exc}", err=True)
@@ -227,7 +235,7 @@ def validate_command(form: Form, paths: tuple[str, ...], as_json: bool, stage: s
 @click.option("-o", "--output", metavar="输出.json", help="写入此 JSON 文件（默认打印出来）。")
 def normalize_command(form: Form, path: str, output: str | None) -> None:
     """把申请中按习惯写法填写的值（2016年3月1日、1,008.2万元、是……）改为标准写法，输出规范的 JSON。"""
-    data, readings = reading.read(form, files.load_application(path))
+    data, readings = reading.read(form, _load(path))
     for r in readings:
         click.echo(f"  提示 {r.path}（{fields.title(form, r.path)}）{r.message}", err=True)
     if output:
@@ -248,7 +256,7 @@ def normalize_command(form: Form, path: str, output: str | None) -> None:
 def render_command(form: Form, data_file: str, output: str, pdf: bool, draft: bool, template: str | None) -> None:
     """把申请数据生成为表单的 Word 文档；有错误时不生成（除非 --draft）。"""
     out = _output(output, ".docx", data_file, template)
-    data = files.load_application(data_file)
+    data = _load(data_file)
     try:
         document = rendering.render(form, data, draft=draft, template=_template(template))
     except rendering.NotValid as refused:
@@ -280,9 +288,9 @@ def decide_command(form: Form, application: str, output: str, office_file: str |
     退出码：0 已生成批准通知；1 已生成不予通过通知；2 未生成任何文件（尚有待办事项、本机关填写的部分不完整，
     或文件无法使用）。"""
     out = _output(output, ".docx", application, office_file, decision_file)
-    data = files.load_application(application)
-    profile = files.load_data(office_file) if office_file else {}
-    facts = files.load_data(decision_file) if decision_file else {}
+    data = _load(application)
+    profile = _load(office_file) if office_file else {}
+    facts = _load(decision_file) if decision_file else {}
     decided = decision.decide(form, data, profile, facts)
     click.echo(terminal_text.report_text(dataclasses.replace(decided.report, file=application)))
     if decided.verdict == "pending":
@@ -375,8 +383,11 @@ def batch_command(form: Form, rows: str, out_dir: str | None, name: str, default
                   resume: bool, one: bool, pdf: bool, merge: str | None, zip_path: str | None, check_only: bool,
                   quiet: bool) -> None:
     """按表格（.xlsx、.xls、.ods、.csv、.jsonl）每行生成一份通知或证书；有误的行指明行号和原因后跳过。"""
-    shared = files.load_application(defaults) if defaults else {}
+    shared = _load(defaults) if defaults else {}
     sheet = Path(rows)
+    encoding = sheets.sheet_encoding(sheet) if sheet.is_file() else ""
+    if encoding not in ("", files.UTF8):
+        click.echo(f"shenbao: {rows}: 按 {encoding} 编码读取", err=True)
     batching.check_name(form, name)
     if check_only:
         sheets.check_headers(form, sheet)

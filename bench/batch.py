@@ -61,7 +61,7 @@ def plain_loop(rows: list[dict], out: Path) -> float:
     started = time.perf_counter()
     for i, data in enumerate(rows):
         document = DocxTemplate(str(toolkit.form(FORM).template_path))
-        document.render(context(data), jinja_env=environment(False, FORM), autoescape=True)
+        document.render(context(data, target=FORM), jinja_env=environment(False, FORM), autoescape=True)
         document.save(str(out / f"plain-{i}.docx"))
     return len(rows) / (time.perf_counter() - started)
 

@@ -17,8 +17,12 @@ from docx.text.paragraph import Paragraph
 
 import toolkit
 from toolkit.catalogue import Form
-from toolkit.form_layout import FormLayout
+from toolkit.form_layout import CELL_MARGINS_MM, CHAR_MM, LABEL_CHARS, PAIR_WIDTHS, FormLayout, _widths
 from toolkit.layout_plan import (
+    IDENTIFIER_WIDTH,
+    OFFICE_HEADING,
+    UNBREAKABLE_FORMATS,
+    VALUE_CHARS,
     Cover,
     FieldTable,
     Heading,
@@ -28,7 +32,9 @@ from toolkit.layout_plan import (
     Pair,
     Signatures,
     Slot,
+    SubHeader,
     Title,
+    boxed_choices,
     dotted,
     form_plan,
     form_slots,
@@ -87,7 +93,7 @@ def _furniture(plan: list[Any]) -> set[str]:
     texts = {"无"}
     for block in plan:
         if isinstance(block, Cover):
-            texts |= {block.number, block.title, block.basis}
+            texts |= {block.number, block.title}
         elif isinstance(block, Title):
             texts.add(block.text)
         elif isinstance(block, Signatures):
@@ -111,11 +117,68 @@ def test_slots_are_what_the_template_draws(form_id: str) -> None:
 
 @pytest.mark.parametrize("form_id", FORMS)
 def test_a_row_is_long_exactly_when_the_schema_says_so(form_id: str) -> None:
+    """A narrative, a list of values, an identifier that must not break (a USCC, an ID number) or boxed choices
+    too wide for a value cell take a row."""
     rows = [r for b in form_plan(toolkit.form(form_id)) if isinstance(b, FieldTable) for r in b.rows]
     for row in rows:
         for field in getattr(row, "fields", []):  # a sub-header has none
-            long = field.node.get("x-long") is True or field.node.get("type") == "array"
-            assert long == isinstance(row, LongRow), field.path
+            node = field.node
+            boxed = "　".join(f"☐{c}" for c in boxed_choices(node))
+            long = node.get("x-long") is True or node.get("type") == "array"
+            unbreakable = node.get("format") in UNBREAKABLE_FORMATS or len(boxed) > VALUE_CHARS
+            assert (long or unbreakable) == isinstance(row, LongRow), field.path
+
+
+def test_a_value_cell_holds_its_characters() -> None:
+    assert PAIR_WIDTHS[1] >= VALUE_CHARS * CHAR_MM + CELL_MARGINS_MM
+
+
+def test_a_uscc_in_a_list_gets_a_column_wide_enough() -> None:
+    [members] = [b for b in form_plan(toolkit.form("cixi-innovation-consortium-plan")) if isinstance(b, ListTable)
+                 and b.path == "member_enterprises"]
+    widths = _widths([c.weight for c in members.columns], [c.fixed for c in members.columns])
+    [column] = [w for w, c in zip(widths, members.columns, strict=True) if c.node.get("format") == "uscc"]
+    assert column >= IDENTIFIER_WIDTH * CHAR_MM + CELL_MARGINS_MM - 0.1 and sum(widths) == pytest.approx(156)
+    assert IDENTIFIER_WIDTH * CHAR_MM >= 44.3  # 91120104MA05K7X10W in Times New Roman 12 pt, in mm
+
+
+def test_a_label_of_eight_characters_fits_its_column() -> None:
+    assert PAIR_WIDTHS[0] >= LABEL_CHARS * CHAR_MM + CELL_MARGINS_MM + 1 and sum(PAIR_WIDTHS) == 156
+    labels = {f.label for form_id in FORMS for b in form_plan(toolkit.form(form_id)) if isinstance(b, FieldTable)
+              for r in b.rows for f in getattr(r, "fields", [])}
+    assert {"统一社会信用代码", "是否在天津市注册"} <= {label for label in labels if len(label) == LABEL_CHARS}
+
+
+@pytest.mark.parametrize("form_id", FORMS)
+def test_the_offices_sections_come_last_under_their_heading(form_id: str) -> None:
+    form = toolkit.form(form_id)
+    plan = form_plan(form)
+    office = [p.removeprefix("/") for p in form.office_sections]
+    headings = [b.text for b in plan if isinstance(b, Heading)]
+    if not office:
+        assert OFFICE_HEADING not in headings
+        return
+    start = next(i for i, b in enumerate(plan) if isinstance(b, Heading) and b.text == OFFICE_HEADING)
+    assert plan[start] == Heading(OFFICE_HEADING, 1, indented=form.layout["outline"])
+    assert isinstance(plan[start - 1], Signatures), "the applicant signs before the office's part"
+    before, after = _roots(plan[:start]), _roots(plan[start:])
+    assert not set(before) & set(office) and list(dict.fromkeys(after)) == office  # all of them, in schema order
+
+
+def _roots(blocks: list[Any]) -> list[str]:
+    """The top-level field of every value printed in the tables of ``blocks``, in order."""
+    return [f.path.split(".")[0] for b in blocks if isinstance(b, FieldTable) for r in b.rows
+            for f in getattr(r, "fields", [])]
+
+
+def test_an_office_section_in_the_middle_of_the_schema_moves_last(tmp_path: Path) -> None:
+    schema = {**SMALL, "x-office-sections": ["/name", "/company"]}
+    plan = form_plan(_small_form(tmp_path, schema))
+    assert [type(b) for b in plan] == [Title, FieldTable, Heading, ListTable, Signatures, Heading, FieldTable]
+    assert [b.text for b in plan if isinstance(b, Heading)] == ["一、成员", OFFICE_HEADING]
+    office = plan[-1].rows
+    assert [r.fields[0].label if not isinstance(r, SubHeader) else r.label for r in office] == [
+        "名称", "单位", "单位名称", "业务领域"]
 
 
 def test_the_long_texts_of_a_form_are_its_x_long_fields() -> None:
@@ -220,8 +283,7 @@ def test_an_outline_plan_has_a_cover_and_narratives(tmp_path: Path) -> None:
         },
     }
     plan = form_plan(_small_form(tmp_path, schema))
-    assert plan[0] == Cover("建设方案", [("编制单位（盖章）", "{{ host.name }}"), ("编制日期", "{{ date|cn_date }}")],
-                            "依据：某办法（第三条）")
+    assert plan[0] == Cover("建设方案", [("编制单位（盖章）", "{{ host.name }}"), ("编制日期", "{{ date|cn_date }}")])
     assert Heading("（一）发展历程", 2, indented=True) in plan
     assert Narrative("（一）发展历程", "basis.history", "basis.history") in plan
     assert [s.kind for s in form_slots(_small_form(tmp_path, schema))] == [

@@ -45,7 +45,7 @@ def _mm(twips: str) -> float:
     return round(int(twips) / TWIPS_PER_MM, 1)
 
 
-@pytest.mark.parametrize("notice_id", NOTICES)
+@pytest.mark.parametrize("notice_id", OFFICIAL)
 def test_a4_and_gb9704_margins(notices: dict, notice_id: str) -> None:
     xml = notices[notice_id][0]
     size = re.search(r'<w:pgSz w:w="(\d+)" w:h="(\d+)"', xml)
@@ -91,7 +91,7 @@ def test_date_signature_and_imprint(notices: dict, notice_id: str) -> None:
     assert "tblpYSpec" in xml, "版记 anchored to the foot of the page"
 
 
-@pytest.mark.parametrize("notice_id", NOTICES)
+@pytest.mark.parametrize("notice_id", OFFICIAL)
 def test_page_numbers_odd_right_even_left(notices: dict, notice_id: str) -> None:
     _, others = notices[notice_id]
     assert "<w:evenAndOddHeaders/>" in others or "<w:evenAndOddHeaders " in others

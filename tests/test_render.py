@@ -62,8 +62,9 @@ def leaves(data: Any, path: str = "") -> list[tuple[str, Any]]:
     return [(path, data)]
 
 
-# Header fields of notices the layout prints in another form (发文字号 from issuer.code + number; 机关名称 as 署名).
-NOT_PRINTED_AS_IS = {"number.year", "number.serial", "issuer.name", "sealed"}
+# Fields of notices the layout prints in another form (发文字号 from issuer.code + number; 机关名称 as 署名; a
+# finding's severity as 错误 or 警告).
+NOT_PRINTED_AS_IS = {"number.year", "number.serial", "issuer.name", "sealed", "findings[].severity"}
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +157,28 @@ def test_a_crash_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.Monk
         render(form_id, sample(form_id), out)
     assert out.read_bytes() == b"the earlier version"
     assert [p.name for p in tmp_path.iterdir()] == ["x.docx"]
+
+
+@pytest.mark.parametrize("form_id", form_ids())
+def test_identifiers_labels_and_dates_in_cells_stay_on_one_line(pdfs: dict[str, Path], form_id: str) -> None:
+    """A USCC (``91120104MA05K7X10W``) or an ID number never breaks, nor does a label such as 统一社会信用代码,
+    nor a date in a value cell (``2016年12月31日``)."""
+    import pdfplumber
+
+    from toolkit.form_layout import LABEL_CHARS
+    from toolkit.layout_plan import FieldTable, ItemBlocks, form_plan
+
+    with pdfplumber.open(pdfs[form_id]) as pdf:
+        lines = [squeeze(line["text"]) for page in pdf.pages for line in page.extract_text_lines()]
+    form = toolkit.form(form_id)
+    entries = [f for b in ([] if form.is_notice else form_plan(form)) if isinstance(b, (FieldTable, ItemBlocks))
+               for r in b.rows for f in getattr(r, "fields", [])]
+    dated = {f.path for f in entries if f.node.get("format") == "date"}
+    values = [(re.sub(r"\.\d+", "[]", path), v) for path, v in leaves(sample(form_id)) if isinstance(v, str)]
+    identifiers = [v for _, v in values if re.fullmatch(r"[0-9A-Z]{18}", v)]
+    dates = [str(shown(v)) for path, v in values if path in dated and v]
+    assert identifiers or form_id not in ("tj-productivity-center-application", "tj-high-tech-certificate")
+    assert dates or form.is_notice or form_id.startswith("cixi")
+    assert not [v for v in identifiers + dates if not any(v in line for line in lines)], form_id
+    labels = {f.label for f in entries if len(f.label) <= LABEL_CHARS}
+    assert not [label for label in labels if not any(label in line for line in lines)], form_id

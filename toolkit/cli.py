@@ -383,6 +383,8 @@ def batch_command(form: Form, rows: str, out_dir: str | None, name: str, default
                   resume: bool, one: bool, pdf: bool, merge: str | None, zip_path: str | None, check_only: bool,
                   quiet: bool) -> None:
     """按表格（.xlsx、.xls、.ods、.csv、.jsonl）每行生成一份通知或证书；有误的行指明行号和原因后跳过。"""
+    merge_out = _output(merge, ".docx", rows, defaults) if merge else None
+    zip_out = _output(zip_path, ".zip", rows, defaults) if zip_path else None
     shared = _load(defaults) if defaults else {}
     sheet = Path(rows)
     encoding = sheets.sheet_encoding(sheet) if sheet.is_file() else ""
@@ -400,8 +402,6 @@ def batch_command(form: Form, rows: str, out_dir: str | None, name: str, default
         raise click.UsageError("缺少 -o/--out（存放生成文档的目录）")
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise UnusableInput(out_dir, "这是一个文件，不是目录；-o 应为存放文档的目录")
-    merge_out = _output(merge, ".docx", rows, defaults) if merge else None
-    zip_out = _output(zip_path, ".zip", rows, defaults) if zip_path else None
     jobs = jobs or os.cpu_count() or 1
     sink = sinks.FolderSink(out_dir, resume=resume, pdf=pdf, merge=merge_out, zip_path=zip_out, jobs=jobs)
     if one:

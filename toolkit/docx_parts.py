@@ -7,7 +7,7 @@ Measurements of GB/T 9704-2012 and font sizes (号) are named here, in one place
 from __future__ import annotations
 
 from docx.document import Document
-from docx.enum.section import WD_SECTION
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
@@ -115,15 +115,32 @@ def no_autospace(document: Document) -> None:
         ppr.append(element)
 
 
-def page_setup(document: Document, margins: dict[str, Mm], even_odd: bool = False) -> None:
+def page_setup(document: Document, margins: dict[str, Mm], even_odd: bool = False, landscape: bool = False) -> None:
+    """A4 (portrait, or ``landscape``) with ``margins``; different footers on odd and even pages if ``even_odd``."""
     section = document.sections[0]
     section.start_type = WD_SECTION.NEW_PAGE
-    section.page_width, section.page_height = A4
+    section.page_width, section.page_height = A4[::-1] if landscape else A4
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
     section.top_margin, section.bottom_margin = margins["top"], margins["bottom"]
     section.left_margin, section.right_margin = margins["left"], margins["right"]
     section.footer_distance = Mm(18)
     if even_odd:
         document.settings.odd_and_even_pages_header_footer = True
+
+
+def page_border(document: Document, style: str = "double", eighths: int = 18, color: str = "C00000",
+                space_pt: int = 24) -> None:
+    """A border around every page of the first section (``w:pgBorders``), ``space_pt`` in from the page's edge;
+    ``style`` is a Word border style (``double``, ``thinThickSmallGap`` …), ``eighths`` its width in 1/8 pt."""
+    borders = OxmlElement("w:pgBorders")
+    borders.set(qn("w:offsetFrom"), "page")
+    for side in ("top", "left", "bottom", "right"):
+        edge = OxmlElement(f"w:{side}")
+        for key, value in (("val", style), ("sz", str(eighths)), ("space", str(space_pt)), ("color", color)):
+            edge.set(qn(f"w:{key}"), value)
+        borders.append(edge)
+    section = document.sections[0]._sectPr
+    section.find(qn("w:pgMar")).addnext(borders)  # its place in w:sectPr: right after the margins
 
 
 def page_numbers(document: Document, even_odd: bool = False) -> None:

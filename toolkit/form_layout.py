@@ -11,9 +11,10 @@ from typing import Any
 
 from docx import Document as new_document
 from docx.document import Document
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Mm, Pt
 
 from .catalogue import Form
 from .docx_parts import (
@@ -55,7 +56,14 @@ from .layout_plan import (
     form_plan,
 )
 
-PAIR_WIDTHS = [34.0, 44.0, 34.0, 44.0]
+CHAR_MM = SIZE["小四"] * 25.4 / 72  # one 小四 character (labels and values), in mm
+CELL_MARGINS_MM = 2 * 1.905  # left and right cell margins of the table style (108 twips each)
+LABEL_CHARS = 8  # the longest label kept on one line: 统一社会信用代码, 是否在天津市注册
+LABEL_MM = 39.0  # LABEL_CHARS characters, the cell margins and a little room (tests/test_layout_plan.py checks);
+# the value cell beside it as wide: layout_plan.VALUE_CHARS characters, or a date such as 2024年11月20日 (LibreOffice
+# sets a gap between Chinese characters and digits: 35 mm)
+FIXED_SHARE = 0.75  # at most this much of a list table's width goes to columns of fixed width
+PAIR_WIDTHS = [LABEL_MM, TEXT_WIDTH_MM / 2 - LABEL_MM, LABEL_MM, TEXT_WIDTH_MM / 2 - LABEL_MM]
 _HEADING_STYLE = {1: (HEITI, SIZE["三号"]), 2: (KAITI, SIZE["三号"]), 3: (FANGSONG, SIZE["三号"])}
 
 
@@ -95,12 +103,11 @@ class FormLayout:
         top = set_paragraph(self.doc.add_paragraph(), align=WD_ALIGN_PARAGRAPH.RIGHT, size=SIZE["四号"])
         add_text(top, block.number, font=FANGSONG, size=SIZE["四号"])
         self.title(Title(block.title), before=120)
-        for label, tag in block.lines:
-            paragraph = set_paragraph(self.doc.add_paragraph(), size=SIZE["三号"], left_chars=4, after=14)
+        for index, (label, tag) in enumerate(block.lines):
+            paragraph = set_paragraph(self.doc.add_paragraph(), size=SIZE["三号"], left_chars=4,
+                                      before=120 if index == 0 else 0, after=14)
             add_text(paragraph, f"{label}：", font=HEITI, size=SIZE["三号"])
             add_text(paragraph, tag, font=FANGSONG, size=SIZE["三号"])
-        note = set_paragraph(self.doc.add_paragraph(), align=WD_ALIGN_PARAGRAPH.CENTER, size=SIZE["四号"], before=90)
-        add_text(note, block.basis, font=KAITI, size=SIZE["四号"])
         page_break(self.doc)
 
     def heading(self, block: Heading) -> None:
@@ -119,9 +126,9 @@ class FormLayout:
         add_text(paragraph, "{{ %s }}" % block.expression, font=FANGSONG, size=SIZE["三号"])
 
     def signatures(self, block: Signatures) -> None:
-        for index, text in enumerate(block.lines):
+        for index, text in enumerate(block.lines):  # room below: the office's part may follow
             paragraph = set_paragraph(self.doc.add_paragraph(), size=SIZE["三号"], left_chars=12,
-                                      before=36 if index == 0 else 12)
+                                      before=36 if index == 0 else 12, after=18 if index == len(block.lines) - 1 else 0)
             add_text(paragraph, text, font=FANGSONG, size=SIZE["三号"])
 
     # --- tables -------------------------------------------------------------------------------------------
@@ -141,9 +148,7 @@ class FormLayout:
         for row in rows:
             cells = add_row(table, PAIR_WIDTHS)
             if isinstance(row, SubHeader):
-                header = merge_row(cells)
-                shade(header)
-                cell_text(header, row.label, font=HEITI)
+                self.sub_header(table, cells, row.label)
                 continue
             for index, field in enumerate(row.fields):
                 shade(cells[2 * index])
@@ -155,9 +160,19 @@ class FormLayout:
             elif len(row.fields) == 1:
                 merge_row(cells[1:])
 
+    def sub_header(self, table: Any, cells: list[Any], label: str) -> None:
+        """A shaded row across the table. Its line has no spacing above or below, and its height comes from the
+        row: LibreOffice splits a row that may break (a merged one must) between its line and the spacing under
+        it, leaving an empty shaded row at the top of the next page."""
+        header = merge_row(cells)
+        shade(header)
+        set_paragraph(cell_text(header, label, font=HEITI), size=SIZE["小四"], keep_with_next=True)  # Word keeps it
+        table.rows[-1].height, table.rows[-1].height_rule = Mm(7), WD_ROW_HEIGHT_RULE.AT_LEAST
+        header.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+
     def list_table(self, block: ListTable) -> None:
         """Rows of a list: a header row, one row per item, ``无`` when the list is empty."""
-        widths = _widths([column.weight for column in block.columns])
+        widths = _widths([column.weight for column in block.columns], [column.fixed for column in block.columns])
         table = self.table(widths)
         header = add_row(table, widths)
         repeat_header(header)
@@ -192,8 +207,15 @@ class FormLayout:
         add_text(self.doc.add_paragraph(), tag, size=SIZE["小四"])
 
 
-def _widths(weights: list[float]) -> list[float]:
-    """Column widths in mm over the text block, in proportion to ``weights``."""
-    scale = TEXT_WIDTH_MM / sum(weights)
-    widths = [round(w * scale, 1) for w in weights[:-1]]
-    return widths + [round(TEXT_WIDTH_MM - sum(widths), 1)]
+def _widths(weights: list[float], fixed: list[bool] | None = None) -> list[float]:
+    """Column widths in mm over the text block: a ``fixed`` column gets its weight in characters (and the cell
+    margins), so that what it holds stays on one line; the others share the rest in proportion to their weights.
+    Where the fixed ones would leave the others too little, all are in proportion."""
+    fixed = fixed or [False] * len(weights)
+    kept = sum(w * CHAR_MM + CELL_MARGINS_MM for w, f in zip(weights, fixed, strict=True) if f)
+    free = sum(w for w, f in zip(weights, fixed, strict=True) if not f)
+    if not free or kept > TEXT_WIDTH_MM * FIXED_SHARE:
+        fixed, kept, free = [False] * len(weights), 0, sum(weights)
+    scale = (TEXT_WIDTH_MM - kept) / free
+    widths = [round(w * CHAR_MM + CELL_MARGINS_MM if f else w * scale, 1) for w, f in zip(weights, fixed, strict=True)]
+    return widths[:-1] + [round(TEXT_WIDTH_MM - sum(widths[:-1]), 1)]

@@ -5,7 +5,10 @@ laid out item by item, narrative text, signatures), each carrying its labels, th
 and their Jinja tags, but nothing of Word: ``form_layout`` draws a plan with python-docx, and extraction reads a
 PDF by the slots derived from it (``form_slots``). Every label is the schema's ``title``, so extraction can find
 it again. A text field marked ``"x-long": true`` in the schema takes a whole row (or, in a plan's outline, a
-heading and paragraphs); so does a list of plain values.
+heading and paragraphs); so do a list of plain values, an identifier that must never break across lines
+(``UNBREAKABLE_FORMATS``) and choices printed with their boxes that are wider than a value cell. The sections
+the office fills in (``x-office-sections``) come last, after the applicant's signatures, under ``OFFICE_HEADING``,
+so the applicant sees at a glance which parts are not theirs.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from .catalogue import Form
+from .fields import dotted as pointer_path
 from .fields import resolve
 from .values import chinese_numeral
 
@@ -23,6 +27,10 @@ TABLE_COLUMNS = 6  # a list with more columns than this is laid out item by item
 NUMBERED = re.compile(r"^([一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[.．])")
 _DICT_ATTRIBUTES = set(dir(dict))
 _DATE_LINE = "日期：　　　　年　　月　　日"
+OFFICE_HEADING = "以下由审核部门填写"
+UNBREAKABLE_FORMATS = ("uscc", "cn-resident-id")  # identifiers printed on one line: a whole row, a wide column
+IDENTIFIER_WIDTH = 10.6  # characters of a list column holding such an identifier (91120104MA05K7X10W: 10.5)
+VALUE_CHARS = 8  # characters a value cell beside another field holds on one line (form_layout's PAIR_WIDTHS)
 
 
 @dataclass
@@ -82,22 +90,25 @@ Row = Pair | LongRow | SubHeader
 
 @dataclass
 class Column:
-    """A column of a list table: header, the tag printing it for ``item``, width in characters, path, node."""
+    """A column of a list table: header, the tag printing it for ``item``, width in characters, path, node;
+    a ``fixed`` column keeps its width when the table is fitted to the page: its values have a known width and
+    must not wrap (an identifier, a date, a number, choices), while columns of free text share the rest."""
 
     label: str
     tag: str
     weight: float
     path: str
     node: dict[str, Any]
+    fixed: bool = False
 
 
 @dataclass
 class Cover:
-    """The cover page: number line, title, applicant, contact and date lines, and the policy it rests on."""
+    """The cover page: number line, title, and the applicant, contact and date lines — what an official form's
+    cover carries, nothing more."""
 
     title: str
     lines: list[tuple[str, str]]
-    basis: str
     number: str = "编号：____________"
 
 
@@ -183,7 +194,7 @@ def value_tag(node: dict[str, Any], expression: str, dotted: str) -> str:
     kind = node.get("type")
     if kind == "boolean":
         return "{{ %s|yesno }}" % expression
-    if "enum" in node and len(node["enum"]) <= 5 and sum(len(str(e)) for e in node["enum"]) <= 24:
+    if boxed_choices(node):
         return "{{ %s|options('%s') }}" % (expression, dotted)
     if node.get("format") == "date":
         return "{{ %s|cn_date }}" % expression
@@ -192,6 +203,12 @@ def value_tag(node: dict[str, Any], expression: str, dotted: str) -> str:
     if kind == "array":
         return "{{ %s|join_list }}" % expression
     return "{{ %s }}" % expression
+
+
+def boxed_choices(node: dict[str, Any]) -> list[str]:
+    """The choices of a short enum, printed each with its box (``☑企业类　☐事业类``); none for other fields."""
+    choices = [str(e) for e in node.get("enum", [])]
+    return choices if 0 < len(choices) <= 5 and sum(len(c) for c in choices) <= 24 else []
 
 
 def dotted(expression: str, within: str = "") -> str:
@@ -255,9 +272,17 @@ class _Planner:
 
     def plan(self) -> list[Block]:
         self.blocks.append(self.cover() if self.form.layout["cover"] else Title(self.form.title))
-        self.body()
+        office = self.office_names()
+        properties = self.schema["properties"]
+        self.body({name: node for name, node in properties.items() if name not in office})
         self.blocks.append(Signatures(self.signature_lines()))
+        self.office_part({name: node for name, node in properties.items() if name in office})
         return self.blocks
+
+    def office_names(self) -> set[str]:
+        """The top-level fields the office fills in (``x-office-sections``; a deeper pointer stays in place)."""
+        paths = [pointer_path(p) for p in self.form.office_sections]
+        return {path for path in paths if path in self.schema["properties"]}
 
     # --- schema -------------------------------------------------------------------------------------------
 
@@ -273,6 +298,13 @@ class _Planner:
             return True
         return node.get("x-long") is True
 
+    def takes_row(self, node: dict[str, Any]) -> bool:
+        """A value printed alone on its table row: a long one, an identifier that must not break, or choices
+        with their boxes too wide for a value cell (they would break inside a word)."""
+        choices = boxed_choices(node)
+        wide = sum(len(c) + 2 for c in choices) - 1 > VALUE_CHARS  # a box and a space each, no space at the end
+        return self.is_long(node) or node.get("format") in UNBREAKABLE_FORMATS or wide
+
     def is_outline_text(self, node: dict[str, Any]) -> bool:
         return self.outline and node.get("type") == "string" and bool(NUMBERED.match(node.get("title", "")))
 
@@ -287,7 +319,7 @@ class _Planner:
         return "编制单位" if self.outline else "申报单位"
 
     def cover(self) -> Cover:
-        return Cover(self.form.title, self.cover_lines(), f"依据：{self.form.policy}（{self.form.clause}）")
+        return Cover(self.form.title, self.cover_lines())
 
     def cover_lines(self) -> list[tuple[str, str]]:
         """The applicant, the contact and the date of the cover page, found by their place in the schema."""
@@ -326,9 +358,10 @@ class _Planner:
 
     # --- body -----------------------------------------------------------------------------------------------
 
-    def body(self) -> None:
+    def body(self, properties: dict[str, Any]) -> None:
+        """The applicant's sections in schema order: loose fields gathered in tables between the sections."""
         loose: list[tuple[str, dict[str, Any]]] = []
-        for name, raw in self.schema["properties"].items():
+        for name, raw in properties.items():
             node = self.node(raw)
             if node.get("type") == "object" or self.is_list_of_objects(node) or self.is_outline_text(node):
                 self.fields_table("", loose)
@@ -337,6 +370,13 @@ class _Planner:
             else:
                 loose.append((name, node))
         self.fields_table("", loose)
+
+    def office_part(self, properties: dict[str, Any]) -> None:
+        """The office's sections, in schema order, as one table under ``OFFICE_HEADING``: loose fields two by
+        two, each object under a sub-header of its title."""
+        if properties:
+            self.heading(OFFICE_HEADING, 1)
+            self.object_rows("", {"properties": {name: self.node(node) for name, node in properties.items()}})
 
     def block(self, name: str, node: dict[str, Any]) -> None:
         """A top-level section: a plan's narrative, a list, a plan's numbered outline, or an object's table."""
@@ -405,13 +445,13 @@ class _Planner:
             if self.is_list_of_objects(child):
                 later.append((name, expression, child))
                 continue
-            if child.get("type") == "object" or self.is_long(child):
+            if child.get("type") == "object" or self.takes_row(child):
                 rows += _pairs(pending)
                 pending = []
             if child.get("type") == "object":
                 rows.append(SubHeader(child.get("title", name), dotted(expression, within)))
                 rows += self.rows(expression, child, later, within)
-            elif self.is_long(child):
+            elif self.takes_row(child):
                 rows.append(LongRow(self.field(child, name, expression, within)))
             else:
                 pending.append(self.field(child, name, expression, within))
@@ -420,7 +460,7 @@ class _Planner:
     def list_table(self, expression: str, item: dict[str, Any]) -> None:
         """A list of objects: a table with a column per field, or item by item when that would be too wide."""
         path = dotted(expression)
-        columns = [Column("序号", "{{ loop.index }}", 2.5, "", {})] + self.columns(item, "item", "", path)
+        columns = [Column("序号", "{{ loop.index }}", 2.5, "", {}, fixed=True)] + self.columns(item, "item", "", path)
         if len(columns) > TABLE_COLUMNS + 1:
             self.blocks.append(ItemBlocks(expression, path, self.rows("item", item, [], within=path)))
         else:
@@ -437,7 +477,8 @@ class _Planner:
             else:
                 path = dotted(expression, within)
                 result.append(Column(label, value_tag(child, expression, path),
-                                     max(len(label) * 0.7, _content_width(child)), path, child))
+                                     max(len(label) * 0.7, _content_width(child)), path, child,
+                                     fixed=_known_width(child)))
         return result
 
 
@@ -445,10 +486,20 @@ def _pairs(fields: list[Entry]) -> list[Row]:
     return [Pair(fields[start:start + 2]) for start in range(0, len(fields), 2)]
 
 
+def _known_width(node: dict[str, Any]) -> bool:
+    """A value whose width the schema tells and that reads badly wrapped: an identifier, a date, a number,
+    a yes or no, a choice among a few short words (each printed on a line of its own)."""
+    kind, form = node.get("type"), node.get("format")
+    short_choices = max(map(len, boxed_choices(node)), default=99) <= 5
+    return form in UNBREAKABLE_FORMATS or form == "date" or kind in ("number", "integer", "boolean") or short_choices
+
+
 def _content_width(node: dict[str, Any]) -> float:
     """How many characters a value of this kind needs, roughly, to stand on one line."""
+    if node.get("format") in UNBREAKABLE_FORMATS:
+        return IDENTIFIER_WIDTH
     if node.get("format") == "date":
-        return 7
+        return 8.5  # 2024年11月20日: three characters, eight digits and the gaps LibreOffice sets between them
     if node.get("type") in ("number", "integer", "boolean"):
         return 5
     if "enum" in node:

@@ -3,13 +3,23 @@
 The words of each notice live in ``templates/notices/<id>.toml`` (``title``, ``body``, optional ``[table]``);
 this module places them: 发文机关标志 in red with the red rule under the 发文字号, the 2号小标宋 title, 主送,
 the 3号仿宋 body with headings by level, 附件说明, 署名 and 成文日期 (seal position), 附注, the 版记 at the foot
-of the last page, and page numbers ``— 1 —`` right on odd pages, left on even ones.
+of the last page, and page numbers ``— 1 —`` right on odd pages, left on even ones. A certificate (layout
+``certificate``) is an A4 landscape page in a double border instead: its red title, its fields, the award text,
+and 署名 and date at the lower right under the seal.
+
+The title is broken into lines before it reaches Word (``title_lines``): words kept whole and the lines balanced
+(GB/T 9704 7.3.3: 回行时词意完整、排列对称); the renderer prints the result as ``{{ notice_title }}``.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sys
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from docx import Document as new_document
@@ -17,7 +27,7 @@ from docx.document import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Mm, Pt
 
 from .catalogue import Form
 from .docx_parts import (
@@ -36,6 +46,7 @@ from .docx_parts import (
     cell_text,
     merge_row,
     new_table,
+    page_border,
     page_numbers,
     page_setup,
     paragraph_border,
@@ -52,6 +63,17 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CHAR_MM = SIZE["三号"] * 25.4 / 72  # one 3号 character, in mm
+TITLE_CHARS = math.floor(TEXT_WIDTH_MM / (SIZE["二号"] * 25.4 / 72))  # 2号 characters on a line of the text block
+BREAK_HINT = "\u200b"  # zero-width space in a title's literal text: a place to break between words
+_OPENING, _CLOSING = "《（“‘「『〔【", "》）”’」』〕】，。、；：！？"  # never ending, never starting a line
+_NAME_ENDS = ("省", "市", "区", "县", "公司", "集团", "中心", "研究院", "大学")  # where a name may be cut
+_SHORT_LINE = 3  # a line of fewer characters (a lone 关于) is as bad as a name cut where it may be
+# The certificate: A4 landscape in a red double border, the title in 小初 on one line, fields in a borderless table.
+CERTIFICATE_MARGINS = {"top": Mm(25), "bottom": Mm(18), "left": Mm(32), "right": Mm(32)}
+CERTIFICATE_WIDTH_MM = 297 - 32 - 32
+CERTIFICATE_TITLE_SIZE = SIZE["小初"]
+CERTIFICATE_TITLE_CHARS = math.floor(CERTIFICATE_WIDTH_MM / (CERTIFICATE_TITLE_SIZE * 25.4 / 72))
+CERTIFICATE_PITCH = Pt(27)
 _CONTROL = re.compile(r"^\s*\{%-?\s*(.*?)\s*-?%\}\s*$")
 _LEVELS = [(re.compile(r"^[一二三四五六七八九十]+、"), 1), (re.compile(r"^（[一二三四五六七八九十]+）"), 2),
            (re.compile(r"^\d+[．.]"), 3), (re.compile(r"^[（(]\d+[)）]"), 4)]
@@ -67,7 +89,135 @@ def heading_level(line: str) -> int:
     return next((level for pattern, level in _LEVELS if pattern.match(line)), 0)
 
 
+def title_capacity(source: dict[str, Any]) -> int:
+    """How many characters of the title's size a line of the notice (or certificate) holds."""
+    return CERTIFICATE_TITLE_CHARS if source.get("layout") == "certificate" else TITLE_CHARS
+
+
+# --- the title, broken into lines --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Atom:
+    """What a title's lines are made of: a character, or a whole value. ``cost`` of a line break just before
+    it: (cutting a value, breaking literal text), or None where no line may break."""
+
+    text: str
+    width: float
+    cost: tuple[int, int] | None
+
+
+def title_lines(pieces: Sequence[tuple[str, bool]], capacity: int = TITLE_CHARS) -> list[str]:
+    """A title broken into balanced lines of at most ``capacity`` characters (a Latin letter or digit counts half).
+
+    ``pieces`` are the title's literal texts (``False``) and substituted values (``True``) in order. A value is
+    one unit, cut only when it is longer than a line or the only other way is a line holding a lone ``关于``,
+    and then after a place name or 公司 if it can be; literal text breaks best where it carries ``BREAK_HINT``,
+    else between any two characters; both only where no value boundary will do. Punctuation stays with its value
+    (no line starts with ``》`` or ends with ``《``), a year with its ``年``; a line break inside a value is kept.
+    Chosen: fewest cuts of values (and short lines), then fewest lines, then the least broken literal text, then
+    the most even lengths (GB/T 9704 7.3.3: 回行时词意完整、排列对称)."""
+    return [line for group in _forced(pieces) for line in _balanced(_atoms(_glued(group), capacity), capacity)]
+
+
+def _forced(pieces: Sequence[tuple[str, bool]]) -> list[list[tuple[str, bool]]]:
+    """The pieces in groups between the line breaks a value carries itself (printed as everywhere else)."""
+    groups: list[list[tuple[str, bool]]] = [[]]
+    for text, unit in pieces:
+        first, *rest = text.split("\n")
+        groups[-1].append((first, unit))
+        groups += [[(part, unit)] for part in rest]
+    return groups
+
+
+def _balanced(atoms: list[_Atom], capacity: int) -> list[str]:
+    if not atoms:
+        return []
+    least = max(1, math.ceil(sum(atom.width for atom in atoms) / capacity - 1e-9))
+    options = [option for lines in range(least, least + 3) if (option := _arrangement(atoms, lines, capacity))]
+    bounds = [0, *(min(options)[1] if options else []), len(atoms)]
+    return ["".join(atom.text for atom in atoms[start:end]) for start, end in pairwise(bounds)]
+
+
+def _width(text: str) -> float:
+    return sum(1 if unicodedata.east_asian_width(c) in "WFA" else 0.5 for c in text)
+
+
+def _glued(pieces: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """The pieces with the marks around a value moved into it: an opening mark before it, a closing one after."""
+    glued: list[list[Any]] = []
+    for text, unit in pieces:
+        if unit and glued and not glued[-1][1]:
+            before = glued[-1][0]
+            kept = len(before.rstrip(_OPENING))
+            glued[-1][0], text = before[:kept], before[kept:] + text
+        elif not unit and glued and glued[-1][1]:
+            closing = len(text) - len(text.lstrip(_CLOSING))
+            glued[-1][0], text = glued[-1][0] + text[:closing], text[closing:]
+        glued.append([text, unit])
+    return [(text, unit) for text, unit in glued if text]
+
+
+def _atoms(pieces: list[tuple[str, bool]], capacity: int) -> list[_Atom]:
+    atoms: list[_Atom] = []
+    for index, (text, unit) in enumerate(pieces):
+        if unit:  # a cut costs 1 after a place name or 公司, 2 elsewhere, and 3 in a value that fits on a line
+            fits = _width(text) <= capacity
+            atoms += [_Atom(c, _width(c), (0, 0) if i == 0 else
+                            ((1 if text[:i].endswith(_NAME_ENDS) else 3 if fits else 2), 0))
+                      for i, c in enumerate(text)]
+        else:
+            atoms += _literal_atoms(text, after_number=index > 0 and pieces[index - 1][0].isdigit())
+    return [atom if index == 0 or not (atom.text[0] in _CLOSING or atoms[index - 1].text[-1] in _OPENING)
+            else _Atom(atom.text, atom.width, None) for index, atom in enumerate(atoms)]
+
+
+def _literal_atoms(text: str, after_number: bool = False) -> list[_Atom]:
+    """A literal text's characters: free to break before the first, where a value ends (but never between a
+    number and its 年), cheap at a hint."""
+    atoms: list[_Atom] = []
+    cost: tuple[int, int] | None = None if after_number else (0, 0)
+    for character in text:
+        if character == BREAK_HINT:
+            cost = (0, 1) if cost is None else min(cost, (0, 1))
+            continue
+        atoms.append(_Atom(character, _width(character), cost))
+        cost = (0, 3)
+    return atoms
+
+
+def _arrangement(atoms: list[_Atom], lines: int, capacity: int) -> tuple[tuple[float, ...], list[int]] | None:
+    """The best way to set ``atoms`` on exactly ``lines`` lines: its key (cuts of values, lines, breaks of
+    literal text, squared distance of the line lengths from their mean) and where the lines start."""
+    edges = [0.0]
+    for atom in atoms:
+        edges.append(edges[-1] + atom.width)
+    mean = edges[-1] / lines
+    best: dict[tuple[int, int], tuple[tuple[float, float, float], tuple[int, ...]]] = {(0, 0): ((0, 0, 0.0), ())}
+    for line in range(1, lines + 1):
+        for end in range(1, len(atoms) + 1):
+            for start in range(end - 1, -1, -1):
+                width = edges[end] - edges[start]
+                if width > capacity + 1e-9:
+                    break
+                cost = atoms[start].cost if start else (0, 0)
+                if (line - 1, start) not in best or cost is None:
+                    continue
+                (cut, broken, spread), breaks = best[(line - 1, start)]
+                short = 1 if width < _SHORT_LINE and lines > 1 else 0
+                option = ((cut + cost[0] + short, broken + cost[1], spread + (width - mean) ** 2),
+                          breaks + ((start,) if start else ()))
+                if (line, end) not in best or option < best[(line, end)]:
+                    best[(line, end)] = option
+    if (lines, len(atoms)) not in best:
+        return None
+    (cut, broken, spread), breaks = best[(lines, len(atoms))]
+    return (cut, lines, broken, round(spread, 6)), list(breaks)
+
+
 class NoticeLayout:
+    """Lays out one notice from its words; ``build()`` returns the python-docx document of its template."""
+
     def __init__(self, form: Form, source: dict[str, Any]) -> None:
         self.form, self.source = form, source
         self.doc = new_document()
@@ -76,27 +226,33 @@ class NoticeLayout:
         normal = self.doc.styles["Normal"]
         normal.font.name, normal.font.size = "Times New Roman", Pt(SIZE["三号"])
         normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FANGSONG)
-        page_setup(self.doc, GB9704_MARGINS, even_odd=True)
         if self.source.get("layout") == "certificate":
             self.certificate()
         else:
-            self.masthead()
-            self.title()
-            self.para("{{ addressee }}：", indent=0)
-            self.body()
-            self.attachments()
-            self.signature(seal_aware=True)
-            self.note()
-            self.imprint()
-        page_numbers(self.doc, even_odd=True)
+            self.official()
         return self.doc
+
+    def official(self) -> None:
+        """An official document after GB/T 9704: 版头, title, 主送, body, 附件, 署名, 附注, 版记, page numbers."""
+        page_setup(self.doc, GB9704_MARGINS, even_odd=True)
+        self.masthead()
+        self.title()
+        self.para("{{ addressee }}：", indent=0)
+        self.body()
+        self.attachments()
+        self.signature()
+        self.note()
+        self.imprint()
+        page_numbers(self.doc, even_odd=True)
 
     # --- pieces -------------------------------------------------------------------------------------
 
     def para(self, text: str, indent: float = 2, font: str = FANGSONG, size: float = SIZE["三号"],
-             align: Any = None, **spacing: Any) -> Any:
+             align: Any = None, exact_pitch: Pt | None = None, **spacing: Any) -> Any:
+        """A paragraph of ``text``; 3号 text on the GB/T 9704 line pitch unless ``exact_pitch`` says otherwise."""
+        pitch = exact_pitch or (GB9704_LINE_PITCH if size == SIZE["三号"] else None)
         paragraph = set_paragraph(self.doc.add_paragraph(), align=align, size=size, first_indent_chars=indent,
-                                  exact_pitch=GB9704_LINE_PITCH if size == SIZE["三号"] else None, **spacing)
+                                  exact_pitch=pitch, **spacing)
         if text:
             add_text(paragraph, text, font=font, size=size)
         return paragraph
@@ -116,9 +272,10 @@ class NoticeLayout:
         self.para("", indent=0)
         paragraph = set_paragraph(self.doc.add_paragraph(), align=WD_ALIGN_PARAGRAPH.CENTER, size=SIZE["二号"],
                                   before=12, after=12, exact_pitch=Pt(36))
-        add_text(paragraph, self.source["title"].strip(), font=XIAOBIAOSONG, size=SIZE["二号"])
+        add_text(paragraph, "{{ notice_title }}", font=XIAOBIAOSONG, size=SIZE["二号"])  # broken by the renderer
 
-    def body(self) -> None:
+    def body(self, **style: Any) -> None:
+        """The body's lines: headings by their numbering, paragraphs (in ``style``), control lines, the table."""
         for raw in self.source["body"].strip().splitlines():
             line = raw.strip()
             control = _CONTROL.match(line)
@@ -131,7 +288,7 @@ class NoticeLayout:
             else:
                 level = heading_level(line)
                 font = {1: HEITI, 2: KAITI}.get(level, FANGSONG)
-                self.para(line, font=font, keep_with_next=level in (1, 2))
+                self.para(line, font=font, keep_with_next=level in (1, 2), **style)
 
     def table(self, spec: dict[str, Any]) -> None:
         columns = spec["columns"]
@@ -160,7 +317,7 @@ class NoticeLayout:
         self.control("endfor")
         self.control("endif")
 
-    def signature(self, seal_aware: bool) -> None:
+    def signature(self) -> None:
         """署名 and 成文日期: with a seal the date sits four characters from the right and the name is centred
         over it; without, the name stands two characters from the right and the date two characters further
         right (GB/T 9704 7.3.5)."""
@@ -173,8 +330,6 @@ class NoticeLayout:
                 ("{{ date|cn_date }}", WD_ALIGN_PARAGRAPH.CENTER), ("{%tr else %}", None),
                 ("{{ signatory }}", WD_ALIGN_PARAGRAPH.RIGHT), ("{{ date|cn_date }}", WD_ALIGN_PARAGRAPH.RIGHT),
                 ("{%tr endif %}", None)]
-        if not seal_aware:
-            rows = rows[1:3]
         for text, align in rows:
             cells = add_row(table, widths)
             if align is None:
@@ -210,11 +365,43 @@ class NoticeLayout:
         self.doc.add_paragraph()  # a floating table needs a paragraph to anchor to
 
     def certificate(self) -> None:
-        paragraph = set_paragraph(self.doc.add_paragraph(), align=WD_ALIGN_PARAGRAPH.CENTER, size=SIZE["小初"],
-                                  before=36, after=30)
-        add_text(paragraph, self.source["title"].strip(), font=XIAOBIAOSONG, size=SIZE["小初"], color=RED)
-        self.body()
-        self.signature(seal_aware=False)
+        """A4 landscape in a double red border, no page number: the red title on one line, the fields as label
+        and value, the award text, and 署名 and date at the lower right where the seal is stamped over them."""
+        page_setup(self.doc, CERTIFICATE_MARGINS, landscape=True)
+        page_border(self.doc, style="double", eighths=18, color="C00000", space_pt=24)
+        title = set_paragraph(self.doc.add_paragraph(), align=WD_ALIGN_PARAGRAPH.CENTER, size=CERTIFICATE_TITLE_SIZE,
+                              after=18, exact_pitch=Pt(CERTIFICATE_TITLE_SIZE * 1.25))
+        add_text(title, "{{ notice_title }}", font=XIAOBIAOSONG, size=CERTIFICATE_TITLE_SIZE, color=RED)
+        self.certificate_fields(self.source["fields"])
+        self.body(exact_pitch=CERTIFICATE_PITCH, left_chars=2, right_chars=2)
+        self.certificate_signature()
+
+    def certificate_fields(self, fields: list[list[str]]) -> None:
+        """Label and value, the labels spread to one width (分散对齐) with the colon after them; no rules."""
+        label, colon = round(max(len(name) for name, _ in fields) * CHAR_MM + 4.5, 1), round(CHAR_MM + 0.5, 1)
+        width = CERTIFICATE_WIDTH_MM - 4 * CHAR_MM  # centred, two characters in from either side
+        widths = [label, colon, round(width - label - colon, 1)]
+        table = new_table(self.doc, widths, borders=False)
+        for name, value in fields:
+            cells = add_row(table, widths)
+            for cell, text, font, align in ((cells[0], name, HEITI, WD_ALIGN_PARAGRAPH.DISTRIBUTE),
+                                            (cells[1], "：", HEITI, WD_ALIGN_PARAGRAPH.LEFT),
+                                            (cells[2], value, KAITI, WD_ALIGN_PARAGRAPH.LEFT)):
+                paragraph = cell_text(cell, text, font=font, size=SIZE["三号"], align=align)
+                set_paragraph(paragraph, align=align, size=SIZE["三号"], before=2, after=2,
+                              exact_pitch=CERTIFICATE_PITCH)
+        self.para("", indent=0, exact_pitch=Pt(12))
+
+    def certificate_signature(self) -> None:
+        """署名 over the date, centred in a column at the lower right, with a line of room for the seal above."""
+        width = 84.0
+        widths = [round(CERTIFICATE_WIDTH_MM - width - 2 * CHAR_MM, 1), width, round(2 * CHAR_MM, 1)]
+        self.para("", indent=0, exact_pitch=CERTIFICATE_PITCH)
+        table = new_table(self.doc, widths, borders=False)
+        for text in ("{{ signatory }}", "{{ date|cn_date }}"):
+            paragraph = cell_text(add_row(table, widths)[1], text, size=SIZE["三号"], align=WD_ALIGN_PARAGRAPH.CENTER)
+            set_paragraph(paragraph, align=WD_ALIGN_PARAGRAPH.CENTER, size=SIZE["三号"], exact_pitch=CERTIFICATE_PITCH)
+        self.para("", indent=0, size=1, exact_pitch=Pt(1))  # the paragraph a document must end with, kept tiny
 
 
 def _float_to_page_foot(table: Any) -> None:

@@ -84,7 +84,7 @@ class PreparedTemplate:
     def document_xml(self, data: Mapping[str, Any]) -> str:
         """The rendered ``word/document.xml`` for one row."""
         try:
-            body = self._body.render(context(data))
+            body = self._body.render(context(data, target=self.form, draft=self._source[1]))
         except (TemplateError, OverflowError) as exc:
             raise TemplateProblem(f"{self.form.id}: 模板错误 {exc}") from None
         body = re.sub(r"\n<w:p([ >])", r"<w:p\1", body)

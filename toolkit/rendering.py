@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
+from functools import cache
 from typing import Any
 
 from docxtpl import DocxTemplate
-from jinja2 import ChainableUndefined, TemplateError
+from jinja2 import ChainableUndefined, Template, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -27,10 +29,13 @@ from . import fields
 from .catalogue import Form, form
 from .docx_parts import mark_half_points
 from .errors import ShenbaoError
+from .notice_layout import notice_source, title_capacity, title_lines
+from .reading import read
 from .validation import Report, check
 from .values import chinese_date, clean_text, daxie, join_list, money_text, number_text, options, percent_text, yesno
 
 BLANK = "＿＿＿＿＿＿"
+_VALUE = re.compile("\x02(.*?)\x03", re.DOTALL)  # a value in a rendered title, marked as one unit
 
 
 class TemplateProblem(ShenbaoError):
@@ -107,15 +112,41 @@ def environment(draft: bool = False, target: Form | str | None = None) -> Immuta
     return env
 
 
-def context(data: Mapping[str, Any]) -> dict[str, Any]:
-    """What a template sees: the data, plus ``doc_number`` (发文字号) and the 发文机关标志's size for notices."""
+def context(data: Mapping[str, Any], *, target: Form | str | None = None, draft: bool = False) -> dict[str, Any]:
+    """What a template sees: the data, plus ``doc_number`` (发文字号) and the 发文机关标志's size for notices, and,
+    given the notice ``target``, its title broken into lines (``notice_title``, see ``notice_title``)."""
     result = dict(data)
     issuer, number = data.get("issuer"), data.get("number")
     if isinstance(issuer, Mapping) and isinstance(number, Mapping):
         result["doc_number"] = f"{issuer.get('code', '')}〔{number.get('year', '')}〕{number.get('serial', '')}号"
     if isinstance(issuer, Mapping):
         result["mark_half_points"] = mark_half_points(str(issuer.get("mark", "")))
+    if target is not None and form(target).is_notice:
+        result["notice_title"] = notice_title(form(target), data, draft)
     return result
+
+
+def notice_title(target: Form, data: Mapping[str, Any], draft: bool = False) -> str:
+    """The title of a notice (``title`` in its words), rendered with ``data`` in the sandbox and broken into
+    lines joined by ``\\n`` (a line break in Word), each value kept whole (``notice_layout.title_lines``)."""
+    template, capacity = _title_template(target, draft)
+    if template is None:
+        return ""
+    parts = _VALUE.split(template.render(data).strip())
+    return "\n".join(title_lines([(part, index % 2 == 1) for index, part in enumerate(parts)], capacity))
+
+
+@cache
+def _title_template(target: Form, draft: bool) -> tuple[Template | None, int]:
+    """A notice's title template, compiled once, printing each value between the marks ``_VALUE`` finds."""
+    try:
+        source = notice_source(target.id)
+    except FileNotFoundError:  # a notice added as data with a template of its own and no words file
+        return None, 0
+    env = environment(draft, target)
+    plain: Any = env.finalize
+    marked = env.overlay(autoescape=False, finalize=lambda value: f"\x02{plain(value)}\x03")
+    return marked.from_string(source["title"]), title_capacity(source)
 
 
 def template_source(target: Form | str) -> bytes:
@@ -140,7 +171,8 @@ def document(target: Form | str, data: Mapping[str, Any], *, draft: bool = False
     source = template if template is not None else template_source(target)
     try:
         docx = DocxTemplate(io.BytesIO(source))
-        docx.render(context(data), jinja_env=environment(draft, target), autoescape=True)
+        docx.render(context(data, target=target, draft=draft), jinja_env=environment(draft, target),
+                    autoescape=True)
     except (TemplateError, OverflowError) as exc:  # OverflowError: the sandbox's cap on range()
         around = " … ".join(line.strip() for line in getattr(exc, "docx_context", []) if line.strip())
         where = f"（附近文字：{around}）" if around else ""
@@ -159,4 +191,4 @@ def render(target: Form | str, data: Mapping[str, Any], *, draft: bool = False,
         report = check(target, data)
         if not report.ok:
             raise NotValid(report, "有错误，未生成文档；修正后重试，或用 --draft 生成草稿")
-    return document(target, data, draft=draft, template=template)
+    return document(target, read(target, data)[0], draft=draft, template=template)

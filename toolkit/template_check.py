@@ -19,9 +19,10 @@ from jinja2 import TemplateSyntaxError, nodes
 from . import fields
 from .catalogue import Form, form
 from .errors import UnusableInput
+from .notice_layout import notice_source
 from .rendering import environment
 
-CONTEXT_EXTRAS = {"doc_number", "mark_half_points", "loop"}  # names the renderer adds to every context
+CONTEXT_EXTRAS = {"doc_number", "mark_half_points", "notice_title", "loop"}  # names the renderer adds
 DERIVED = {"doc_number": {"issuer.code", "number.year", "number.serial"}}  # … and the fields they print
 
 
@@ -113,6 +114,8 @@ def check_template(path: str | Path, form_id: str) -> list[TemplateFinding]:
     known, required = schema_paths(form_id)
     used = printed_paths(tree)
     used |= {field for name, fields in DERIVED.items() if name in used for field in fields}
+    if "notice_title" in used:
+        used |= _title_paths(form_id)
     findings = []
     for path in sorted(used):
         root = path.split(".")[0].removesuffix("[]")
@@ -123,6 +126,14 @@ def check_template(path: str | Path, form_id: str) -> list[TemplateFinding]:
         if path not in used:
             findings.append(TemplateFinding("required-not-printed", path, f"必填字段「{path}」在模板中没有打印"))
     return findings
+
+
+def _title_paths(form_id: str) -> set[str]:
+    """The fields a notice's title prints: ``notice_title`` is rendered from the title in its words."""
+    try:
+        return printed_paths(environment().parse(notice_source(form_id)["title"]))
+    except FileNotFoundError:
+        return set()
 
 
 def _is_list_helper(path: str, known: set[str]) -> bool:

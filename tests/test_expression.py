@@ -50,6 +50,38 @@ def test_dates_and_months() -> None:
     assert ev("add_working_days(a, 10)", a="2024-11-08") == dt.date(2024, 11, 22)  # a Friday: two weeks on
 
 
+def test_working_days_know_the_holidays_and_the_weekend_days_worked() -> None:
+    # 2016 National Day: 1–7 October off, Saturday 8 and Sunday 9 October worked (调休)
+    assert ev("add_working_days(a, 10)", a="2016-09-27") == dt.date(2016, 10, 14)  # 28, 29, 30 Sep, 8–14 Oct
+    assert ev("add_working_days(a, 3)", a="2016-09-27") == dt.date(2016, 9, 30)
+    assert ev("add_working_days(a, 4)", a="2016-09-27") == dt.date(2016, 10, 8)  # a Saturday, worked
+    assert ev("add_working_days(a, 10)", a="2016-10-07") == dt.date(2016, 10, 19)  # from the 调休 Saturday on
+    assert ev("add_working_days(a, 1)", a="2016-10-09") == dt.date(2016, 10, 10)
+    assert ev("add_working_days(a, 0)", a="2016-10-01") == dt.date(2016, 10, 1)
+    assert ev("holidays_known(a, b)", a="2016-09-28", b="2016-10-14") is True
+
+
+def test_working_days_of_a_year_the_calendar_does_not_have_are_monday_to_friday() -> None:
+    assert ev("holidays_known(a)", a="2099-06-01") is False
+    assert ev("holidays_known(a)", a="2003-10-01") is False  # the calendar starts in 2004
+    assert ev("add_working_days(a, 10)", a="2099-05-31") == dt.date(2099, 6, 12)  # Mon 1 June: two weeks
+    assert ev("add_working_days(a, 5)", a="2003-09-30") == dt.date(2003, 10, 7)  # no National Day known
+    last = max(y for y in range(2004, 2100) if ev("holidays_known(d)", d=f"{y}-01-01"))
+    assert last >= 2026  # chinese-calendar>=1.11
+    # one unknown year among those counted over is enough to say the count is not exact
+    assert ev("holidays_known(a, b)", a=f"{last}-12-28", b=f"{last + 1}-01-08") is False
+    assert ev("holidays_known(a, b)", a=f"{last - 1}-12-28", b=f"{last}-01-08") is True
+
+
+def test_working_day_functions_are_total() -> None:
+    assert ev("add_working_days(a, 10)", a="2016-02-30") is MISSING  # not a date: no traceback
+    assert ev("add_working_days(a, 10)", a=None) is MISSING
+    assert ev("add_working_days(x.y, 10)", x={}) is MISSING
+    assert ev("holidays_known(a, x.y)", a="2016-01-04", x={}) is MISSING
+    assert ev("holidays_known()") is MISSING
+    assert ev("holidays_known(a)", a="2016") is MISSING
+
+
 def test_generators_and_tables() -> None:
     items = [{"mode": "受让", "years": 1}, {"mode": "独占许可", "years": 5}, {"mode": "独占许可", "years": 4}]
     assert ev("count(1 for i in ip if i.mode != '独占许可' or i.years >= 5)", ip=items) == 2

@@ -15,12 +15,15 @@ from __future__ import annotations
 import ast
 import calendar
 import datetime as dt
+import functools
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
+
+import chinese_calendar
 
 from .errors import RuleError
 
@@ -124,12 +127,43 @@ def add_days(day: Any, days: Any) -> dt.date:
     return _date(day) + dt.timedelta(days=int(days))
 
 
+@functools.cache
+def _year_known(year: int) -> bool:
+    """Whether the calendar package has the State Council's holiday arrangement for ``year``."""
+    try:
+        chinese_calendar.is_workday(dt.date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def is_working_day(day: Any) -> bool:
+    """Whether ``day`` is a working day in mainland China: Monday–Friday less the public holidays (法定节假日),
+    plus the weekend days worked in their place (调休), as the State Council's annual arrangement sets them
+    (the ``chinese-calendar`` package). In a year the package has no data for (before 2004, or not yet
+    published), Monday–Friday: ``holidays_known`` tells a rule when that is the case."""
+    day = _date(day)
+    if not _year_known(day.year):
+        return day.weekday() < 5
+    return bool(chinese_calendar.is_workday(day))
+
+
+def holidays_known(*days: Any) -> bool:
+    """True when the holiday arrangement of every year from the earliest to the latest of ``days`` is known,
+    so that working days counted over them are exact; False when some of them are counted Monday–Friday."""
+    dates = [_date(d) for d in days]
+    if not dates:
+        raise TypeError("holidays_known needs at least one date")
+    return all(_year_known(year) for year in range(min(dates).year, max(dates).year + 1))
+
+
 def add_working_days(day: Any, days: Any) -> dt.date:
-    """The date ``days`` working days (Monday–Friday) after ``day``; public holidays are not known here."""
+    """The date ``days`` working days after ``day`` (``day`` itself not counted): public holidays are skipped
+    and 调休 weekend days count (``is_working_day``); in a year whose arrangement is not known, Monday–Friday."""
     current, left = _date(day), int(days)
     while left > 0:
         current += dt.timedelta(days=1)
-        if current.weekday() < 5:
+        if is_working_day(current):
             left -= 1
     return current
 
@@ -176,6 +210,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "add_years": add_years,
     "add_days": add_days,
     "add_working_days": add_working_days,
+    "holidays_known": holidays_known,
     "months_between": months_between,
     "days_between": days_between,
     "date": make_date,

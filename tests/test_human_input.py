@@ -233,3 +233,30 @@ def test_outputs_get_the_usual_permissions(tmp_path: Path, capsys: pytest.Captur
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_a_long_name_is_cut_by_bytes_and_one_bad_row_never_stops_a_batch(tmp_path: Path) -> None:
+    long_name = "天津" + "科" * 120 + "有限公司"  # 372 bytes in UTF-8: too long for a file name
+    rows = [changed(sample(CERTIFICATE), {"enterprise.name": long_name, "certificate_number": "N-1"}),
+            changed(sample(CERTIFICATE), {"certificate_number": "N-2"})]
+    sink = toolkit.FolderSink(tmp_path / "out")
+    result = toolkit.batch(CERTIFICATE, rows, sink, name="{enterprise.name}-{certificate_number}")
+    assert [o.status for o in result.outcomes] == ["written", "written"]
+    assert all(len(o.file.encode("utf-8")) <= 210 for o in result.outcomes)
+
+    class Full(toolkit.MemorySink):
+        def put(self, name: str, document: bytes) -> None:
+            if "N-1" in name:
+                raise OSError(28, "No space left on device")
+            super().put(name, document)
+
+    full = Full()
+    outcome = toolkit.batch(CERTIFICATE, rows, full, name="{certificate_number}").outcomes
+    assert [o.status for o in outcome] == ["failed", "written"] and "无法写入 N-1.docx" in outcome[0].message
+
+
+def test_outline_numbers_past_ninety_nine() -> None:
+    from toolkit.values import chinese_numeral
+
+    assert [chinese_numeral(n) for n in (1, 10, 12, 20, 99, 100, 101)] == [
+        "一", "十", "十二", "二十", "九十九", "一百", "一百零一"]

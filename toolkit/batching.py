@@ -20,7 +20,7 @@ from typing import Any
 
 from . import fields
 from .catalogue import Form, form
-from .errors import UnusableInput
+from .errors import ShenbaoError, UnusableInput
 from .prepared_template import PreparedTemplate
 from .reading import read
 from .sheets import Columns, Row, columns
@@ -50,7 +50,16 @@ def file_name(pattern: str, data: Mapping[str, Any], row: int) -> str:
     name = pattern.replace("{__row__}", str(row))
     name = re.sub(r"\{([^{}]+)\}", lambda m: str(fields.get(data, m.group(1), "")), name)
     name = _UNSAFE.sub("_", name).strip(" ._") or f"row-{row}"
-    return name[:120]
+    return _within_bytes(name, NAME_BYTES)
+
+
+NAME_BYTES = 200  # a file name's bytes in UTF-8, before ``-2`` and ``.docx``/``.pdf``: file systems allow 255
+
+
+def _within_bytes(name: str, limit: int) -> str:
+    """``name`` cut to at most ``limit`` bytes of UTF-8, never inside a character (75 Chinese characters are 225)."""
+    encoded = name.encode("utf-8")
+    return name if len(encoded) <= limit else encoded[:limit].decode("utf-8", "ignore").rstrip(" ._")
 
 
 def check_name(notice: Form | str, pattern: str) -> None:
@@ -160,10 +169,9 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
         if pending:
             yield pending
 
-    def keep(done: list[tuple[int, str, bytes]]) -> None:
+    def keep(done: list[tuple[int, str, bytes | str]]) -> None:
         for row, target_name, document in done:
-            sink.put(target_name, document)
-            result.outcomes.append(Outcome(row, target_name, "written", "", sha256(document)))
+            result.outcomes.append(_kept(sink, row, target_name, document))
         tick(len(done))
 
     try:
@@ -190,8 +198,27 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
     return result
 
 
-def _render(prepared: PreparedTemplate, chunk: list[tuple[int, dict[str, Any], str]]) -> list[tuple[int, str, bytes]]:
-    return [(row, target_name, prepared.render_bytes(data)) for row, data, target_name in chunk]
+def _kept(sink: Sink, row: int, name: str, document: bytes | str) -> Outcome:
+    """Hand one row's document to the sink; a row that could not be rendered or written fails alone."""
+    if isinstance(document, str):
+        return Outcome(row, "", "failed", document)
+    try:
+        sink.put(name, document)
+    except OSError as exc:
+        return Outcome(row, "", "failed", f"无法写入 {name}：{exc.strerror or exc}")
+    return Outcome(row, name, "written", "", sha256(document))
+
+
+def _render(prepared: PreparedTemplate, chunk: list[tuple[int, dict[str, Any], str]]
+            ) -> list[tuple[int, str, bytes | str]]:
+    """Each row's .docx, or why it could not be rendered (one bad row never stops a batch)."""
+    done: list[tuple[int, str, bytes | str]] = []
+    for row, data, target_name in chunk:
+        try:
+            done.append((row, target_name, prepared.render_bytes(data)))
+        except (ShenbaoError, ValueError, TypeError, RecursionError) as exc:
+            done.append((row, target_name, f"无法生成文档：{exc}"))
+    return done
 
 
 _worker_template: PreparedTemplate | None = None  # in a worker process only: set by the pool's initializer
@@ -202,7 +229,7 @@ def _start_worker(prepared: PreparedTemplate) -> None:
     _worker_template = prepared
 
 
-def _render_in_worker(chunk: list[tuple[int, dict[str, Any], str]]) -> list[tuple[int, str, bytes]]:
+def _render_in_worker(chunk: list[tuple[int, dict[str, Any], str]]) -> list[tuple[int, str, bytes | str]]:
     assert _worker_template is not None, "a batch worker is started with its prepared template"
     return _render(_worker_template, chunk)
 

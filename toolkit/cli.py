@@ -7,35 +7,37 @@ Exit codes: 0 all well, 1 findings (an application fails a rule), 2 unusable inp
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import Progress, TextColumn
 
-from . import (
-    batching,
-    catalogue,
-    convert,
-    decision,
-    extraction,
-    fields,
-    files,
-    office,
-    reading,
-    rendering,
-    sheets,
-    sinks,
-    template_check,
-    terminal_text,
-)
-from .catalogue import Form
 from .errors import ShenbaoError, UnusableInput
-from .validation import STAGES, check
+
+if TYPE_CHECKING:
+    from .catalogue import Form
+
+
+class _Module:
+    """A module of the toolkit imported when a command first uses it: `shenbao --help` loads none of them."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(f"{__package__}.{self._name}"), attribute)
+
+
+batching, catalogue, convert, decision, extraction, fields, files, office, reading, rendering, sheets, sinks = (
+    _Module(name) for name in ("batching", "catalogue", "convert", "decision", "extraction", "fields", "files",
+                               "office", "reading", "rendering", "sheets", "sinks"))
+template_check, terminal_text, validation = (_Module(n) for n in ("template_check", "terminal_text", "validation"))
+STAGES = ("draft", "application", "office")  # validation.STAGES, named here so that --help imports nothing
 
 _CLICK_WORDS = {  # click's own words, in Chinese: the command speaks to Chinese clerks
     "Usage:": "用法：",
@@ -117,7 +119,7 @@ class FormId(click.ParamType):
     name = "表单ID"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Form:
-        return value if isinstance(value, Form) else catalogue.form(value)  # UnknownForm: exit 2, one line
+        return catalogue.form(value)  # a Form is returned as it is; UnknownForm: exit 2, one line
 
 
 FORM = FormId()
@@ -213,7 +215,7 @@ def validate_command(form: Form, paths: tuple[str, ...], as_json: bool, stage: s
     reports, unusable = [], 0
     for path in paths:
         try:
-            reports.append(check(form, _load(path), stage=stage, file=path, strict=strict))
+            reports.append(validation.check(form, _load(path), stage=stage, file=path, strict=strict))
         except UnusableInput as exc:
             unusable += 1
             click.echo(f"shenbao: {exc}", err=True)
@@ -243,7 +245,7 @@ def normalize_command(form: Form, path: str, output: str | None) -> None:
         click.echo(f"已生成 {output}")
     else:
         click.echo(files.json_text(data), nl=False)
-    sys.exit(1 if not check(form, data).ok else 0)
+    sys.exit(1 if not validation.check(form, data).ok else 0)
 
 
 @cli.command("render")
@@ -427,6 +429,8 @@ class _progress:
     """A rich progress bar with rate and ETA on a terminal; nothing when quiet or not on a terminal."""
 
     def __init__(self, quiet: bool, sheet: Path) -> None:
+        from rich.progress import Progress, TextColumn
+
         self.sheet = sheet
         self.bar = None if quiet or not sys.stderr.isatty() else Progress(
             *Progress.get_default_columns(), TextColumn("{task.completed} 份"), transient=True)

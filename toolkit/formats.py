@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from jsonschema import FormatChecker
 
@@ -17,12 +18,17 @@ FORMAT_CHECKER = FormatChecker(formats=())
 FORMAT_STANDARDS = {"uscc": "GB 32100-2015", "cn-resident-id": "GB 11643-1999"}
 
 
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # the one spelling the rules read (``expression.exact``)
+
+
 @FORMAT_CHECKER.checks("date", raises=ValueError)
 def _date(value: object) -> bool:
+    """``YYYY-MM-DD`` and a real day — not Python's other ISO spellings (``2017-W40-1``, ``20171002``,
+    ``2017-275``), which the rules would not see as dates."""
     if not isinstance(value, str):
         return True
     try:
-        if len(value) != 10:
+        if not ISO_DATE.match(value):
             raise ValueError
         dt.date.fromisoformat(value)
     except ValueError:

@@ -4,13 +4,15 @@ measured as two cells wide. Pure functions; ``cli`` prints them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
 
 from .catalogue import form
-from .extraction import Extraction
-from .validation import Report
+
+if TYPE_CHECKING:
+    from .extraction import Extraction
+    from .validation import Report
 
 SEVERITY_WORDS = {"error": "错误", "warning": "警告", "note": "提示"}
 
@@ -48,7 +50,7 @@ def extraction_text(result: Extraction) -> str:
 def extraction_summary(paths: Sequence[str], results: Sequence[Any]) -> str:
     rows = [("文件", "结果", "说明")]
     for path, result in zip(paths, results, strict=True):
-        if isinstance(result, Extraction):
+        if hasattr(result, "fields"):  # an Extraction (else an UnusableInput)
             state = "通过" if result.ok else "有问题"
             note = f"{len(result.missing)} 个字段未找到，{len(result.report.errors) if result.report else 0} 项错误"
         else:

@@ -17,8 +17,6 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any
 
-import cn2an
-
 Number = int | Decimal | Fraction
 
 
@@ -81,12 +79,10 @@ _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def chinese_numeral(n: int) -> str:
-    """1 → 一, 12 → 十二, 20 → 二十 (the numbers of an outline's headings, 一、 二、 …)."""
-    digits = "零一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    tens, units = divmod(n, 10)
-    return ("" if tens == 1 else digits[tens]) + "十" + (digits[units] if units else "")
+    """1 → 一, 12 → 十二, 20 → 二十, 100 → 一百 (the numbers of an outline's headings, 一、 二、 …), by cn2an."""
+    import cn2an
+
+    return str(cn2an.an2cn(n, "low"))
 
 
 def clean_text(text: str) -> str:
@@ -108,6 +104,8 @@ def money_text(value: Any) -> str:
 
 def daxie(amount_wan: Any) -> str:
     """An amount in 万元 in 大写 of 元, as on a payment notice: ``50`` → ``伍拾万元整``."""
+    import cn2an  # a tenth of a second to import: only where a 大写 amount is written
+
     yuan = Decimal(str(amount_wan)) * 10000
     return cn2an.an2cn(f"{yuan.quantize(Decimal('0.01'))}", "rmb")
 
@@ -179,7 +177,7 @@ _KNOWN_UNITS = ("万元", "亿元", "元", "人", "㎡", "平方米", "m2", "%",
 _UNIT_IN_TITLE = re.compile(r"[（(]([^（）()]+)[)）]\s*$")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
 _WHITE = " \t\r\n\u3000\u00a0"
-_DATE_TYPED = re.compile(r"^(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?$")
+_DATE_TYPED = re.compile(r"^(\d{4})\s*[年/.\-]\s*(\d{1,2})\s*[月/.\-]\s*(\d{1,2})\s*日?$|^(\d{4})(\d{2})(\d{2})$")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's day 0 (the 1900 date system, past its 1900-02-29 slip)
 YES_TYPED = YES_WORDS | {"√", "✓", "✔", "有", "对"}
 NO_TYPED = NO_WORDS | {"×", "✗", "✘", "没有", "错"}
@@ -214,14 +212,15 @@ def read_number(text: str, integer: bool, unit: str = "") -> Any:
 
 
 def read_date(text: str) -> str | None:
-    """``2024年11月8日``, ``2024/11/8``, ``2024.11.08``, ``2024-11-8`` → ``2024-11-08``; None when the text holds
-    no real date (a printed form's date may stand inside other text: ``2024年11月8日印发``)."""
+    """``2024年11月8日``, ``2024/11/8``, ``2024.11.08``, ``2024-11-8``, ``20241108`` → ``2024-11-08``; None when the
+    text holds no real date (a printed form's date may stand inside other text: ``2024年11月8日印发``)."""
     squeezed = squeeze(text)
     match = _DATE_TYPED.match(squeezed) or _DATE.search(squeezed)
     if not match:
         return None
+    year, month, day = (part for part in match.groups() if part is not None)
     try:
-        return dt.date(int(match[1]), int(match[2]), int(match[3])).isoformat()
+        return dt.date(int(year), int(month), int(day)).isoformat()
     except ValueError:
         return None
 

@@ -2,24 +2,41 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+LOWEST := .venv-lowest
+# the extras of pyproject.toml installed in both .venv and .venv-lowest (.venv has dev too: uv)
+EXTRAS := test
 OUT    := out
+LEDGER := $(OUT)/ledger/ledger.db
 FORMS   = $(patsubst samples/%.json,%,$(wildcard samples/*.json))
 
-.PHONY: demo test install lint clean system
+.PHONY: demo test test-lowest install lint clean system constraints
 
 install: system $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# .venv (and so CI) gets the versions pinned in constraints.txt, the same on every machine until `make constraints`
+# is run again; the wheel keeps the ranges of pyproject.toml.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS),ocr,dev]'
 	touch $@
+
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt uv
+
+# constraints.txt again after a change of pyproject.toml: the pins it has are kept where they still fit;
+# `make constraints UPGRADE=1` takes the newest versions instead.
+constraints: $(BIN)/uv
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --all-extras \
+		$(if $(UPGRADE),--upgrade) --custom-compile-command 'make constraints' -o constraints.txt pyproject.toml
 
 # LibreOffice, poppler and the open fonts that stand in for the customary Chinese ones (see fonts/fonts.conf and
 # toolkit/convert.py), once: apt only for what is missing (as root, or through sudo), and FandolFang (仿宋) taken
 # alone out of the texlive-lang-chinese .deb into .fonts/fandol, without installing TeX. The marker makes a second
 # run instant; delete it to check again. LibreOffice Calc: the tests make real .xls and .ods sheets with it.
+# PostgreSQL: the ledger's tests start a throwaway server of their own (tests/test_ledger.py), never the system's.
 SYSTEM_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk fonts-noto-cjk-extra \
-                   fonts-arphic-gkai00mp poppler-utils fontconfig fonts-liberation
+                   fonts-arphic-gkai00mp poppler-utils fontconfig fonts-liberation postgresql
 FONTS := .fonts
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -50,7 +67,9 @@ $(FONTS)/.installed:
 # The main job on every sample: the catalogue, a blank form, each sample checked against its policy and rendered
 # as Word, PDF and a PNG of page 1, each form's PDF read back into JSON; an empty office profile; an approval and
 # a rejection notice decided from applications with the example office profile and each decision's facts;
-# 20 certificates from a sheet in one batch, merged and zipped.
+# 20 certificates from a sheet in one batch, merged and zipped; then the ledger (台账): the demo's own PDFs, one
+# submitted twice, a broken file and an ineligible application taken in, decided, exported to Excel and answered
+# with notices numbered by the ledger (a rerun issues nothing twice), every step shown by `ledger history`.
 demo: install
 	mkdir -p $(OUT)/validation $(OUT)/skeletons $(OUT)/documents
 	$(BIN)/shenbao forms | tee $(OUT)/forms.txt
@@ -77,13 +96,61 @@ demo: install
 		$(BIN)/shenbao extract $$id $(OUT)/documents/$$id.pdf -o $(OUT)/extracted/$$id.json -j 1 || exit 1; \
 		echo "extract: $(OUT)/documents/$$id.pdf → $(OUT)/extracted/$$id.json"; \
 	done
-	@echo "demo: reports, documents (.docx, .pdf, .png of page 1) and data read back from the PDFs in $(OUT)/"
+	rm -rf $(OUT)/ledger && mkdir -p $(OUT)/ledger/inbox
+	cp $(OUT)/documents/tj-high-tech-enterprise-application.pdf $(OUT)/ledger/inbox/01-haitai.pdf
+	cp $(OUT)/documents/tj-high-tech-enterprise-application.pdf $(OUT)/ledger/inbox/02-haitai-again.pdf
+	head -c 3000 $(OUT)/documents/tj-productivity-center-application.pdf > $(OUT)/ledger/inbox/03-broken.pdf
+	$(BIN)/shenbao render tj-high-tech-enterprise-application examples/ledger-ineligible-application.json --draft \
+		-o $(OUT)/ledger/inbox/04-jinnan.docx
+	$(BIN)/shenbao intake tj-high-tech-enterprise-application $(OUT)/ledger/inbox --db $(LEDGER) --quiet; \
+		test $$? -eq 2  # the broken file is recorded as 无法读取 (exit 2), the copy as 重复, the rest go on
+	@ids=$$($(BIN)/python -c 'import toolkit; print(*(f.id for f in toolkit.forms() if not f.is_notice))') || exit 1; \
+	for id in $$ids; do \
+		[ $$id = tj-high-tech-enterprise-application ] || \
+		$(BIN)/shenbao intake $$id $(OUT)/documents/$$id.pdf --db $(LEDGER) --quiet || exit 1; \
+	done
+	$(BIN)/shenbao ledger decide 1 --approve --by 王科长 --note 专家评审78.5分，公示无异议 --db $(LEDGER)
+	$(BIN)/shenbao ledger decide 3 --reject --by 王科长 --note 研发人员和研发费用比例不符合第九条 --db $(LEDGER)
+	$(BIN)/shenbao ledger export -o $(OUT)/ledger/ledger.xlsx --db $(LEDGER)
+	$(BIN)/shenbao batch tj-high-tech-recognition-notice --from-ledger --status 通过 --db $(LEDGER) \
+		--office examples/ledger-office.toml --decision examples/ledger-recognition.json \
+		-o $(OUT)/ledger/notices/recognition --quiet
+	$(BIN)/shenbao batch rejection-notice --from-ledger --status 不予通过 --db $(LEDGER) \
+		--office examples/ledger-office.toml --decision examples/ledger-rejection.json \
+		-o $(OUT)/ledger/notices/rejection --quiet
+	$(BIN)/shenbao batch tj-high-tech-recognition-notice --from-ledger --status 通过 --db $(LEDGER) \
+		--office examples/ledger-office.toml --decision examples/ledger-recognition.json \
+		-o $(OUT)/ledger/notices/recognition --quiet  # again: issues nothing twice
+	$(BIN)/shenbao ledger list --db $(LEDGER)
+	$(BIN)/shenbao ledger history 1 --db $(LEDGER)
+	@echo "demo: reports, documents (.docx, .pdf, .png of page 1) and data read back from the PDFs in $(OUT)/;" \
+		"the ledger in $(LEDGER), exported to $(OUT)/ledger/ledger.xlsx, its notices in $(OUT)/ledger/notices/"
 
 lint: install
 	$(BIN)/ruff check toolkit tests bench
+	$(BIN)/mypy toolkit
 
 test: install lint
 	$(BIN)/python -m pytest -q
+	@$(MAKE) --no-print-directory test-lowest
+
+# The suite again with each direct dependency at the lowest version pyproject.toml allows (uv's lowest-direct; what
+# they depend on at the newest that fits): the floors there are tested, not guessed. Built anew when pyproject.toml
+# changes; pip is in it for the packaging test.
+$(LOWEST)/.installed: pyproject.toml $(BIN)/uv
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[$(EXTRAS)]'
+	touch $@
+
+test-lowest: system $(LOWEST)/.installed
+	@echo "test-lowest: the suite again, each direct dependency at the lowest version pyproject.toml allows:"
+	@$(LOWEST)/bin/python -c 'import importlib.metadata as m, re; norm = lambda n: re.sub(r"[-_.]+", "-", n).lower(); \
+		have = {norm(d.name): d.version for d in m.distributions()}; \
+		names = {norm(re.match(r"[A-Za-z0-9._-]+", r)[0]) for r in m.requires("shenbao-toolkit")}; \
+		print(" ", *sorted(f"{n}=={have[n]}" for n in names & have.keys()))'
+	@echo "test-lowest: tests/test_scans.py is left out here: the OCR model (the [ocr] extra, 220 MB) is tested in .venv"
+	$(LOWEST)/bin/python -m pytest -q -x --ignore=tests/test_scans.py
 
 clean:
-	rm -rf $(VENV) $(OUT) build dist *.egg-info
+	rm -rf $(VENV) $(LOWEST) $(OUT) build dist *.egg-info

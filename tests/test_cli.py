@@ -209,7 +209,15 @@ def test_template_check_command(shenbao) -> None:
     code, out, _ = shenbao("template", "check", template, "--form", FORM)
     assert (code, out) == (0, f"✓ {template}：模板与表单 {FORM} 一致\n")
     code, out, _ = shenbao("template", "check", template, "--form", "tj-assistance-record")
-    assert code == 1 and "unknown-field center.name" in out
+    assert code == 1 and "unknown-field center.name" in out and "表单 tj-assistance-record 的字段" in out
+
+
+def test_template_check_command_reads_a_notice_title(shenbao) -> None:
+    # The command hands the library a Form: the fields printed only in the notice's title were once missed then.
+    notice = "rejection-notice"
+    template = str(ROOT / "templates" / f"{notice}.docx")
+    code, out, _ = shenbao("template", "check", template, "--form", notice)
+    assert (code, out) == (0, f"✓ {template}：模板与表单 {notice} 一致\n")
 
 
 def test_convert_missing_file_is_a_usage_error(shenbao, tmp_path: Path) -> None:

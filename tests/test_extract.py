@@ -18,7 +18,7 @@ from conftest import render_file as render
 from PIL import Image
 
 import toolkit
-from toolkit import convert
+from toolkit import convert, scan_reading
 from toolkit.cli import main
 from toolkit.extraction import extract_file as extract
 from toolkit.values import join_lines
@@ -150,7 +150,8 @@ UNUSABLE = {
     "empty": (lambda p: b"", "文件为空"),
     "truncated": (lambda p: _pdf_bytes(p)[: len(_pdf_bytes(p)) // 3], "PDF 文件已损坏或不完整"),
     "encrypted": (_encrypted, "PDF 已加密"),
-    "scan": (_scan, "no text layer: the PDF is a scan"),
+    "scan": (_scan, "not a scan of tj-productivity-center-application" if scan_reading.available()
+             else "no text layer: the PDF is a scan"),  # read by OCR where it is installed, else refused
     "cid": (_without_unicode_maps, "(cid:NNN)"),
     "another-form": (lambda p: p["tj-high-tech-enterprise-application"].read_bytes(),
                      "this looks like tj-high-tech-enterprise-application"),
@@ -267,3 +268,16 @@ def test_a_title_wrapped_over_two_lines_is_the_title_and_one_quoted_in_a_line_is
     with pytest.raises(toolkit.UnusableInput, match="没有找到表单标题「天津市市级生产力促进中心培育申请表」：这不是 "
                                                     r"tj-productivity-center-application 的 PDF \(not a PDF of"):
         _check_form(form, [Line("《天津市市级生产力促进中心培育申请表》填写说明", 1, 10)], "x.pdf", "PDF")
+
+
+def test_json_output_and_the_output_file_give_the_same_typed_data(pdfs: dict[str, Path], tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    form_id = "cixi-innovation-complex-plan"
+    out = tmp_path / "data.json"
+    with pytest.raises(SystemExit):
+        main(["extract", form_id, str(pdfs[form_id]), "-o", str(out)])
+    with pytest.raises(SystemExit):
+        main(["extract", form_id, str(pdfs[form_id]), "--json", "-j", "1"])
+    printed = json.loads(capsys.readouterr().out)["data"]
+    assert printed == json.loads(out.read_text(encoding="utf-8"))
+    assert isinstance(printed["approach"]["existing_base"]["space_area_m2"], (int, float))

@@ -7,11 +7,11 @@ fire (``fail``), must stay silent (``pass``) and, optionally, the exact message 
 
 from __future__ import annotations
 
+import tomllib
 from decimal import Decimal
 from typing import Any
 
 import pytest
-import tomllib
 from conftest import CASES, changed, form_ids, sample
 
 import toolkit

@@ -89,11 +89,9 @@ def check_rows(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], *,
     seen: dict[tuple[str, str], int] = {}
     result = BatchResult()
     for row in _rows(rows):
-        data, problem = _row_data(row, known, defaults or {})
-        data = _read(target, data)
-        report = check(target, data) if data is not None else None
-        if data is None or (report is not None and not report.ok):
-            result.outcomes.append(Outcome(row.number, "", "failed", problem or _reasons(report)))
+        data, problem = _checked(target, row, known, defaults or {})
+        if data is None:
+            result.outcomes.append(Outcome(row.number, "", "failed", problem))
             continue
         repeats = []
         for path in unique:
@@ -122,9 +120,15 @@ def _row_data(row: Row, known: Columns, defaults: Mapping[str, Any]) -> tuple[di
     return known.data(row, defaults), ""
 
 
-def _read(target: Form, data: dict[str, Any] | None) -> dict[str, Any] | None:
-    """A row's data as the schema wants it (the same reading validate gives a typed value)."""
-    return read(target, data)[0] if data is not None else None
+def _checked(target: Form, row: Row, known: Columns, defaults: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """A row's data read as the schema wants it (the same reading validate gives a typed value) and checked,
+    or None and why the row fails: unusable, or the schema's findings."""
+    data, problem = _row_data(row, known, defaults)
+    if data is None:
+        return None, problem
+    data = read(target, data)[0]
+    report = check(target, data)
+    return (data, "") if report.ok else (None, _reasons(report))
 
 
 def _reasons(report: Report) -> str:
@@ -149,11 +153,9 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
     def plan() -> Iterator[list[tuple[int, dict[str, Any], str]]]:
         pending: list[tuple[int, dict[str, Any], str]] = []
         for row in _rows(rows):
-            data, problem = _row_data(row, known, defaults or {})
-            data = _read(target, data)
-            report = check(target, data) if data is not None else None
-            if data is None or (report is not None and not report.ok):
-                result.outcomes.append(Outcome(row.number, "", "failed", problem or _reasons(report)))
+            data, problem = _checked(target, row, known, defaults or {})
+            if data is None:
+                result.outcomes.append(Outcome(row.number, "", "failed", problem))
                 tick(1)
                 continue
             target_name = _unique(file_name(name, data, row.number), taken) + ".docx"
@@ -268,8 +270,7 @@ def one_document(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], si
             continue
         items.append(data)
         numbers.append(row.number)
-    data = _read(target, fields.merged(defaults or {}, {listed: items}))
-    assert data is not None
+    data = read(target, fields.merged(defaults or {}, {listed: items}))[0]
     report = check(target, data)
     for finding in report.errors:
         match = re.match(rf"^/{listed}/(\d+)", finding.path)

@@ -51,21 +51,32 @@ class Form:
     @cached_property
     def schema(self) -> dict[str, Any]:
         """The schema, with references to shared schema files laid in (local ``#/$defs`` ones stay)."""
-        return _bundled(_read_json(self.schema_path), self.schema_path.parent)
+        bundled = _bundled(_read_json(self.schema_path), self.schema_path.parent)
+        if not isinstance(bundled, dict):
+            raise UnusableInput(str(self.schema_path), "表单的 schema 应为一个 JSON 对象 (a form schema is an object)")
+        return bundled
+
+    def _text(self, key: str, default: str | None = None) -> str:
+        """The schema's text under ``key`` (``default`` when absent); ``UnusableInput`` when it is not text."""
+        value = self.schema.get(key, default)
+        if not isinstance(value, str):
+            told = "缺少" if value is None else f"不是文本（{value!r}）"
+            raise UnusableInput(str(self.schema_path), f"表单 schema 的 {key} {told}，应为文本 (must be a string)")
+        return value
 
     @property
     def title(self) -> str:
-        return self.schema["title"]
+        return self._text("title")
 
     @property
     def kind(self) -> str:
         """The category printed in ``shenbao forms``: ``申请表``, ``建设方案``, ``记录``, ``通知`` …"""
-        return self.schema.get("x-kind", "")
+        return self._text("x-kind", "")
 
     @property
     def role(self) -> str:
         """``application`` (filled in by an applicant), ``record`` (kept by staff) or ``notice`` (issued)."""
-        return self.schema.get("x-role", "application")
+        return self._text("x-role", "application")
 
     @property
     def is_notice(self) -> bool:
@@ -79,12 +90,12 @@ class Form:
     @property
     def applicant(self) -> str | None:
         """JSON pointer of the party a form is from, or a notice is about (an object with name and uscc)."""
-        return self.schema.get("x-applicant")
+        return self._text("x-applicant") if "x-applicant" in self.schema else None
 
     @property
     def as_of(self) -> str | None:
         """JSON pointer of the date the rules are judged at (``/application_date``, ``/report_date`` …)."""
-        return self.schema.get("x-as-of")
+        return self._text("x-as-of") if "x-as-of" in self.schema else None
 
     @property
     def office_sections(self) -> tuple[str, ...]:
@@ -93,11 +104,11 @@ class Form:
 
     @property
     def policy(self) -> str:
-        return self.schema.get("x-policy", "")
+        return self._text("x-policy", "")
 
     @property
     def clause(self) -> str:
-        return self.schema.get("x-clause", "")
+        return self._text("x-clause", "")
 
     @property
     def order(self) -> int:

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -33,10 +33,29 @@ class _Module:
         return getattr(importlib.import_module(f"{__package__}.{self._name}"), attribute)
 
 
-batching, catalogue, convert, decision, extraction, fields, files, office, reading, rendering, sheets, sinks = (
-    _Module(name) for name in ("batching", "catalogue", "convert", "decision", "extraction", "fields", "files",
-                               "office", "reading", "rendering", "sheets", "sinks"))
-template_check, terminal_text, validation = (_Module(n) for n in ("template_check", "terminal_text", "validation"))
+if TYPE_CHECKING:  # the type checker sees the modules themselves
+    from . import (
+        batching,
+        catalogue,
+        convert,
+        decision,
+        extraction,
+        fields,
+        files,
+        office,
+        reading,
+        rendering,
+        sheets,
+        sinks,
+        template_check,
+        terminal_text,
+        validation,
+    )
+else:
+    batching, catalogue, convert, decision, extraction, fields, files, office, reading, rendering, sheets, sinks = (
+        _Module(name) for name in ("batching", "catalogue", "convert", "decision", "extraction", "fields", "files",
+                                   "office", "reading", "rendering", "sheets", "sinks"))
+    template_check, terminal_text, validation = (_Module(n) for n in ("template_check", "terminal_text", "validation"))
 STAGES = ("draft", "application", "office")  # validation.STAGES, named here so that --help imports nothing
 
 _CLICK_WORDS = {  # click's own words, in Chinese: the command speaks to Chinese clerks
@@ -113,7 +132,13 @@ SUFFIXES = {".docx": "Word 文档（.docx）", ".json": "JSON 文件（.json）"
             ".xlsx": "Excel 文件（.xlsx）", ".toml": "TOML 文件（.toml）"}
 
 
-class FormId(click.ParamType):
+if TYPE_CHECKING:
+    _FormType = click.ParamType[Form]
+else:
+    _FormType = click.ParamType  # generic only in recent click releases: the older cannot be subscripted
+
+
+class FormId(_FormType):
     """A form id on the command line, looked up once: the command receives the ``Form``."""
 
     name = "表单ID"
@@ -306,7 +331,7 @@ def decide_command(form: Form, application: str, output: str, office_file: str |
     sys.exit(0 if decided.approved else 1)
 
 
-def _refuse_notice(decided: decision.Decision, office_file: str | None, decision_file: str | None) -> None:
+def _refuse_notice(decided: decision.Decision, office_file: str | None, decision_file: str | None) -> NoReturn:
     """The notice could not be made: every item missing from the office's part, and every other problem."""
     assert decided.notice is not None and decided.notice_report is not None
     sources = "、".join(f for f in (office_file, decision_file) if f) or "（未提供 --office 和 --decision 文件）"
@@ -356,7 +381,7 @@ def extract_command(form: Form, paths: tuple[str, ...], output: str | None, as_j
         files.write_json(out, usable[0].data)
     if as_json:
         payload = [r.as_dict() for r in usable]
-        click.echo(_dump(payload[0] if len(paths) == 1 and usable else payload))
+        click.echo(files.json_text(payload[0] if len(paths) == 1 and usable else payload), nl=False)
     elif not out:
         for result in usable:
             click.echo(terminal_text.extraction_text(result))
@@ -368,7 +393,7 @@ def extract_command(form: Form, paths: tuple[str, ...], output: str | None, as_j
 
 @cli.command("batch")
 @click.argument("form", type=FORM, metavar="表单ID")
-@click.argument("rows", metavar="表格")
+@click.argument("rows", metavar="表格", required=False)
 @click.option("-o", "--out", "out_dir", metavar="目录", help="存放生成文档的目录（--check 时不需要）。")
 @click.option("--name", default="{__row__}", show_default=True, metavar="格式",
               help="文件名格式，如 '{enterprise.uscc}-{enterprise.name}'（{__row__} 为行号）。")
@@ -381,10 +406,34 @@ def extract_command(form: Form, paths: tuple[str, ...], output: str | None, as_j
 @click.option("--zip", "zip_path", metavar="文档.zip", help="同时打包为一个 .zip。")
 @click.option("--check", "check_only", is_flag=True, help="只读取并审查每一行，报告有误和重复的行，不生成任何文件。")
 @click.option("--quiet", is_flag=True, help="不显示进度条。")
-def batch_command(form: Form, rows: str, out_dir: str | None, name: str, defaults: str | None, jobs: int,
+@click.option("--from-ledger", is_flag=True,
+              help="不用表格，从台账生成：台账中已作出决定的申请的通知，发文字号、证书编号由台账分配并记录。")
+@click.option("--status", type=click.Choice(["通过", "不予通过"]), default="通过", show_default=True, metavar="状态",
+              help="与 --from-ledger 同用：为此状态（通过、不予通过）的申请生成通知。")
+@click.option("--db", envvar="SHENBAO_DB", default="ledger.db", show_default=True, metavar="台账",
+              help="与 --from-ledger 同用：台账数据库（文件路径或 SQLAlchemy 地址；也可用环境变量 SHENBAO_DB）。")
+@click.option("--office", "office_file", metavar="发文机关.toml",
+              help="与 --from-ledger 同用：发文机关信息，含编号规则 [numbering]（shenbao office init）。")
+@click.option("--decision", "decision_file", metavar="决定.json",
+              help="与 --from-ledger 同用：本次发文的事项（成文日期等；编号由台账分配，不写）。")
+def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, defaults: str | None, jobs: int,
                   resume: bool, one: bool, pdf: bool, merge: str | None, zip_path: str | None, check_only: bool,
-                  quiet: bool) -> None:
-    """按表格（.xlsx、.xls、.ods、.csv、.jsonl）每行生成一份通知或证书；有误的行指明行号和原因后跳过。"""
+                  quiet: bool, from_ledger: bool, status: str, db: str, office_file: str | None,
+                  decision_file: str | None) -> None:
+    """按表格（.xlsx、.xls、.ods、.csv、.jsonl）每行生成一份通知或证书；有误的行指明行号和原因后跳过。
+
+    --from-ledger：不用表格，为台账中已作出决定的申请生成通知，编号由台账分配，并记录发给谁、哪一份（SHA-256）；
+    再次运行不会重复发出。"""
+    if from_ledger:
+        from .cli_ledger import batch_from_ledger
+
+        refused = [flag for flag, given in (("--resume", resume), ("--one", one), ("--check", check_only),
+                                            ("--defaults", defaults)) if given]
+        batch_from_ledger(form, rows, out_dir, name=name, jobs=jobs, pdf=pdf, merge=merge, zip_path=zip_path,
+                          quiet=quiet, status=status, db=db, office_file=office_file, decision_file=decision_file,
+                          refused=refused)
+    if rows is None:
+        raise click.UsageError("缺少参数 表格（或用 --from-ledger 从台账生成）")
     merge_out = _output(merge, ".docx", rows, defaults) if merge else None
     zip_out = _output(zip_path, ".zip", rows, defaults) if zip_path else None
     shared = _load(defaults) if defaults else {}
@@ -476,6 +525,12 @@ def template_check_command(template: str, form: Form) -> None:
     if not findings:
         click.echo(f"✓ {template}：模板与表单 {form.id} 一致")
     sys.exit(1 if findings else 0)
+
+
+from . import cli_ledger  # noqa: E402  the ledger's commands; toolkit.ledger (SQLAlchemy) is imported when they run
+
+for _command in cli_ledger.commands():  # shenbao intake, shenbao ledger …
+    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

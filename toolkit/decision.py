@@ -9,7 +9,7 @@ the ``office`` argument: the library never makes it up.
 from __future__ import annotations
 
 import datetime as dt
-import sys
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
@@ -25,11 +25,6 @@ from .rendering import document
 from .resources import data_dir
 from .validation import Finding, Report, check
 from .values import chinese_date
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 REJECTION = "rejection-notice"
 

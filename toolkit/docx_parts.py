@@ -6,6 +6,8 @@ Measurements of GB/T 9704-2012 and font sizes (号) are named here, in one place
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict, Unpack
+
 from docx.document import Document
 from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.table import WD_TABLE_ALIGNMENT
@@ -16,6 +18,9 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
+
+if TYPE_CHECKING:
+    from lxml.etree import _Element
 
 # 字号 → points
 SIZE = {"初号": 42, "小初": 36, "一号": 26, "小一": 24, "二号": 22, "小二": 18, "三号": 16, "小三": 15,
@@ -40,6 +45,15 @@ def mark_half_points(mark: str) -> int:
     return 2 * min(MARK_SIZE, widest)
 
 
+class RunStyle(TypedDict, total=False):
+    """The keywords of ``style_run``, passed on by ``add_text``."""
+
+    font: str
+    size: float
+    bold: bool
+    color: RGBColor | None
+
+
 def style_run(run: Run, font: str = FANGSONG, size: float = SIZE["三号"], bold: bool = False,
               color: RGBColor | None = None) -> Run:
     """Set a run's fonts — the East-Asian one on ``w:rFonts/@w:eastAsia``, as Word and WPS read it."""
@@ -55,9 +69,9 @@ def style_run(run: Run, font: str = FANGSONG, size: float = SIZE["三号"], bold
     return run
 
 
-def add_text(paragraph: Paragraph, text: str, **style: object) -> Run:
+def add_text(paragraph: Paragraph, text: str, **style: Unpack[RunStyle]) -> Run:
     """One run holding ``text`` (a Jinja tag stays whole inside it); its spaces are kept as written."""
-    run = style_run(paragraph.add_run(text), **style)  # type: ignore[arg-type]
+    run = style_run(paragraph.add_run(text), **style)
     for element in run._r.iter(qn("w:t")):
         element.set(qn("xml:space"), "preserve")
     return run
@@ -172,7 +186,7 @@ def _field(run: Run, instruction: str) -> None:
 
 def new_table(document: Document, widths_mm: list[float], rows: int = 0, borders: bool = True) -> Table:
     """A table of fixed column widths, set on ``w:tblGrid`` (which LibreOffice reads) and on every cell."""
-    table = document.add_table(rows=rows, cols=len(widths_mm))
+    table: Table = document.add_table(rows=rows, cols=len(widths_mm))
     if borders:
         table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -186,7 +200,7 @@ _TBLPR_ORDER = ["tblStyle", "tblpPr", "tblOverlap", "bidiVisual", "tblStyleRowBa
                 "tblW", "jc", "tblCellSpacing", "tblInd", "tblBorders", "shd", "tblLayout", "tblCellMar", "tblLook"]
 
 
-def table_property(table: Table, element: OxmlElement) -> None:
+def table_property(table: Table, element: _Element) -> None:
     """Put ``element`` into the table's ``w:tblPr`` at the place the schema gives it (Word is strict)."""
     properties = table._tbl.tblPr
     rank = _TBLPR_ORDER.index(element.tag.split("}")[1])
@@ -199,7 +213,7 @@ def table_property(table: Table, element: OxmlElement) -> None:
 
 
 def add_row(table: Table, widths_mm: list[float]) -> list[_Cell]:
-    row = table.add_row()
+    row = table.add_row()  # type: ignore[no-untyped-call]
     row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row never breaks across pages
     for cell, width in zip(row.cells, widths_mm, strict=True):
         cell.width = Mm(width)
@@ -216,7 +230,7 @@ def shade(cell: _Cell, fill: str = LABEL_SHADE) -> None:
 def cell_text(cell: _Cell, text: str, font: str = FANGSONG, size: float = SIZE["小四"], bold: bool = False,
               align: WD_ALIGN_PARAGRAPH = WD_ALIGN_PARAGRAPH.LEFT) -> Paragraph:
     """Write ``text`` as the single run of the cell's first paragraph."""
-    paragraph = cell.paragraphs[0]
+    paragraph: Paragraph = cell.paragraphs[0]
     set_paragraph(paragraph, align=align, size=size, before=2, after=2)
     add_text(paragraph, text, font=font, size=size, bold=bold)
     return paragraph
@@ -229,7 +243,8 @@ def merge_row(cells: list[_Cell]) -> _Cell:
         return cells[0]
     for flag in cells[0]._tc.getparent().findall(f"{qn('w:trPr')}/{qn('w:cantSplit')}"):
         flag.getparent().remove(flag)
-    return cells[0].merge(cells[-1])
+    merged: _Cell = cells[0].merge(cells[-1])
+    return merged
 
 
 def repeat_header(row_cells: list[_Cell]) -> None:

@@ -127,7 +127,7 @@ class _Reader:
             if tr.find(f"{_W}trPr/{_W}del") is not None:  # a row deleted with changes tracked
                 continue
             page = self.page
-            cells = [None] * _grid(tr, "gridBefore")
+            cells: list[str | None] = [None] * _grid(tr, "gridBefore")
             for tc in _content(tr, TC):
                 properties = tc.find(f"{_W}tcPr")
                 span = (_grid(properties, "gridSpan") or 1) if properties is not None else 1

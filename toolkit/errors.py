@@ -17,7 +17,7 @@ class SourceError(ShenbaoError):
         self.source = source
         self.reason = reason
 
-    def __reduce__(self) -> tuple:  # crosses process boundaries (extraction on several cores)
+    def __reduce__(self) -> tuple[type[SourceError], tuple[str, str]]:  # crosses processes (extraction on many cores)
         return (type(self), (self.source, self.reason))
 
 

@@ -142,10 +142,10 @@ def is_working_day(day: Any) -> bool:
     plus the weekend days worked in their place (调休), as the State Council's annual arrangement sets them
     (the ``chinese-calendar`` package). In a year the package has no data for (before 2004, or not yet
     published), Monday–Friday: ``holidays_known`` tells a rule when that is the case."""
-    day = _date(day)
-    if not _year_known(day.year):
-        return day.weekday() < 5
-    return bool(chinese_calendar.is_workday(day))
+    date = _date(day)
+    if not _year_known(date.year):
+        return date.weekday() < 5
+    return bool(chinese_calendar.is_workday(date))
 
 
 def holidays_known(*days: Any) -> bool:
@@ -237,13 +237,13 @@ class _Compiler:
         return RuleError(f"{what} in rule expression {self.source!r} (column {getattr(node, 'col_offset', 0)})")
 
     def compile(self, node: ast.AST) -> Compiled:
-        method = getattr(self, "_" + type(node).__name__, None)
+        method: Callable[[Any], Compiled] | None = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             raise self.fail(node, f"{type(node).__name__} is not allowed")
         return method(node)
 
     def _Constant(self, node: ast.Constant) -> Compiled:
-        value = node.value
+        value: object = node.value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             text = ast.get_source_segment(self.source, node) or repr(value)
             value = Fraction(text.replace("_", ""))
@@ -272,9 +272,11 @@ class _Compiler:
     _Tuple = _List
 
     def _Dict(self, node: ast.Dict) -> Compiled:
-        if any(k is None for k in node.keys):
-            raise self.fail(node, "`**` is not allowed")
-        pairs = [(self.compile(k), self.compile(v)) for k, v in zip(node.keys, node.values, strict=True)]
+        pairs = []
+        for k, v in zip(node.keys, node.values, strict=True):
+            if k is None:
+                raise self.fail(node, "`**` is not allowed")
+            pairs.append((self.compile(k), self.compile(v)))
         return lambda scope: {key(scope): value(scope) for key, value in pairs}
 
     def _UnaryOp(self, node: ast.UnaryOp) -> Compiled:
@@ -334,10 +336,10 @@ class _Compiler:
         return lambda scope: _strict(function, *(a(scope) for a in args))
 
     def _GeneratorExp(self, node: ast.GeneratorExp) -> Compiled:
-        if len(node.generators) != 1 or not isinstance(node.generators[0].target, ast.Name):
+        loop = node.generators[0]  # a generator expression has at least one `for`
+        if len(node.generators) != 1 or not isinstance(loop.target, ast.Name):
             raise self.fail(node, "only one simple `for NAME in LIST` is allowed")
-        loop = node.generators[0]
-        var = loop.target.id  # type: ignore[attr-defined]
+        var = loop.target.id
         source = self.compile(loop.iter)
         conditions = [self.compile(c) for c in loop.ifs]
         element = self.compile(node.elt)

@@ -5,7 +5,9 @@ and its value cell, a list table under its header row, a heading and its text. E
 over the rows and lines of the PDF (``pdf_reading``), finds each label after the previous one — so a label
 used twice (``姓名``) is told apart by its place — and types the value back by the schema: ``2024年11月8日``
 → ``2024-11-08``, ``812.5万元`` → ``812.5``, ``☑是 ☐否`` → ``true``, ``☑企业类`` → ``"企业类"``, ``甲、乙`` → a
-list, a table row → an item. No coordinates are kept per form.
+list, a table row → an item. No coordinates are kept per form. A value extraction had to guess — a list whose
+numbering skips (a row lost at a page break), a row that does not fit the list's header, a stray line inside a
+list, a text read to the end of the file — is a finding (``extract.unsure``), so a value is either right or flagged.
 
 A Word file is not converted: its tables and paragraphs are read straight into the same rows and lines
 (``docx_reading``), so a rendered document edited in Word, or a draft's blanks (``＿＿＿＿＿＿``) filled in by hand,
@@ -28,7 +30,8 @@ from .docx_reading import is_word, read_docx
 from .errors import UnusableInput
 from .files import read_input
 from .layout_plan import Slot, form_slots
-from .pdf_reading import Line, Row, Token, continue_row, read_pdf
+from .pdf_reading import Line, OverBudget, Row, Token, continue_row, read_pdf
+from .scan_reading import LOW_CONFIDENCE, form_labels, image_only, is_image, read_scan
 from .validation import Finding, Report, check
 from .values import join_lines, read_printed, squeeze, tidy
 
@@ -44,20 +47,27 @@ class Extraction:
     fields: dict[str, dict[str, Any]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     report: Report | None = None
-    kind: str = "PDF"  # what was read: "PDF" or "Word" (a .docx)
+    kind: str = "PDF"  # what was read: "PDF", "Word" (a .docx) or "scan" (an image-only PDF or a photo, by OCR)
+    unsure: dict[str, str] = field(default_factory=dict)  # JSON pointer → what extraction had to guess there
 
     @property
     def ok(self) -> bool:
-        return not self.missing and self.report is not None and self.report.ok
+        return not self.missing and not self.unsure and self.report is not None and self.report.ok
 
     @property
     def findings(self) -> list[Finding]:
         """A finding for each field not found, then the check's findings."""
         owner = form(self.form)
-        message = "在 PDF 中没有找到此字段" if self.kind == "PDF" else "在 Word 文件中没有找到此字段"
+        message = {"PDF": "在 PDF 中没有找到此字段", "scan": "在扫描件中没有找到此字段"}.get(self.kind,
+                                                                                    "在 Word 文件中没有找到此字段")
         missing = [Finding(p, field_paths.title(owner, p), "extract.missing", "", "error", message)
                    for p in self.missing]
-        return missing + list(self.report.findings if self.report else ())
+        unsure = [Finding(p, field_paths.title(owner, p), "extract.unsure", "", "error", why)
+                  for p, why in self.unsure.items()]
+        unsure += [Finding(p, field_paths.title(owner, p), "extract.low-confidence", "", "error",
+                           f"扫描件此处识别置信度低（{where['confidence']:.0%}），请对照原件核对")
+                   for p, where in self.fields.items() if where.get("confidence", 1) < LOW_CONFIDENCE]
+        return missing + unsure + list(self.report.findings if self.report else ())
 
     def as_dict(self) -> dict[str, Any]:
         """As ``shenbao extract --json`` prints it (the evidence keyed by dotted path, as it always was)."""
@@ -104,9 +114,17 @@ class _Cursor:
         wanted = squeeze(text)
         for index in range(self.index, stop if stop is not None else len(self.tokens)):
             token = self.tokens[index]
-            if isinstance(token, Line) and squeeze(token.text) == wanted:
+            if not isinstance(token, Line):
+                continue
+            text = squeeze(token.text)
+            if text == wanted:
                 self.index, self.cell = index + 1, 0
                 return index
+            following = self.tokens[index + 1] if index + 1 < len(self.tokens) else None
+            if (wanted.startswith(text) and len(text) >= 2 and isinstance(following, Line)
+                    and text + squeeze(following.text) == wanted):  # a heading wrapped onto two lines
+                self.index, self.cell = index + 2, 0
+                return index + 1
         return None
 
     def find_header(self, labels: list[str]) -> int | None:
@@ -134,6 +152,11 @@ class _Extractor:
         self.data: dict[str, Any] = {}
         self.fields: dict[str, dict[str, Any]] = {}
         self.missing: list[str] = []
+        self.unsure: dict[str, str] = {}
+
+    def doubt(self, path: str, why: str) -> None:
+        """Mark the value at ``path`` (dotted) as one extraction is not sure of, saying why (in Chinese)."""
+        self.unsure.setdefault(path, f"未能确定此字段读取正确：{why}，请核对")
 
     def run(self) -> None:
         for slot in self.slots:
@@ -147,6 +170,9 @@ class _Extractor:
     def where(self, path: str, row: Row, position: int) -> None:
         box = row.boxes[position]
         self.fields[path] = {"page": row.page, "bbox": [round(v, 1) for v in box] if box else None}
+        confidences = getattr(row, "confidences", None)  # a scan's: how sure OCR is of each cell
+        if confidences and confidences[position] is not None:
+            self.fields[path]["confidence"] = round(confidences[position], 3)
 
     def field(self, slot: Slot, into: dict[str, Any] | None = None, prefix: str = "") -> None:
         found = self.cursor.find_label(slot.label)
@@ -169,9 +195,14 @@ class _Extractor:
             return
         items: list[dict[str, Any]] = []
         index = start + 1
-        while index < len(self.cursor.tokens):
-            token = self.cursor.tokens[index]
+        tokens = self.cursor.tokens
+        while index < len(tokens):
+            token = tokens[index]
             if isinstance(token, Line):
+                if self._item_follows(index, len(labels), len(items) + 1):  # a stray line inside the list
+                    self.doubt(slot.path, f"列表中间夹有一行文字「{token.text[:20]}」，已跳过")
+                    index += 1
+                    continue
                 break
             present = [i for i, c in enumerate(token.cells) if c is not None]  # cells of this row only
             cells = [squeeze(token.cells[i] or "") for i in present]
@@ -179,8 +210,13 @@ class _Extractor:
                 index += 1
                 continue
             if len(cells) != len(labels) or not cells[0].isdigit():
-                index += 1 if cells[:1] == ["无"] and len(cells) == 1 else 0
+                if cells[:1] == ["无"] and len(cells) == 1:
+                    index += 1
+                elif cells[:1] and cells[0].isdigit():
+                    self.doubt(slot.path, f"第{len(items) + 1}行的格数与表头不符，列表可能不完整")
                 break
+            if cells[0] != str(len(items) + 1):
+                self.doubt(slot.path, f"序号应为 {len(items) + 1}，读到的是 {cells[0]}：有一行可能丢失或错位")
             item: dict[str, Any] = {}
             for (_, path, node), position in zip(slot.columns[1:], present[1:], strict=True):
                 self.put(item, path.split("[].", 1)[1], read_printed(token.cells[position] or "", node))
@@ -189,6 +225,19 @@ class _Extractor:
             index += 1
         self.cursor.index, self.cursor.cell = index, 0
         self.put(self.data, slot.path, items)
+
+    def _item_follows(self, index: int, width: int, number: int) -> bool:
+        """The next row after the lines at ``index`` is the list's item ``number`` (the list goes on)."""
+        tokens = self.cursor.tokens
+        while index < len(tokens):
+            token = tokens[index]
+            if isinstance(token, Row):
+                cells = [squeeze(c) for c in token.cells if c is not None]
+                return len(cells) == width and cells[0] == str(number)
+            if squeeze(token.text) in self.headings or _is_heading(token.text):
+                return False
+            index += 1
+        return False
 
     def blocks(self, slot: Slot) -> None:
         items: list[dict[str, Any]] = []
@@ -208,16 +257,24 @@ class _Extractor:
         lines: list[str] = []
         index = start + 1
         tokens = self.cursor.tokens
-        while index < len(tokens) and isinstance(tokens[index], Line) and squeeze(
-                tokens[index].text) not in self.headings and not _is_heading(tokens[index].text):
-            lines.append(tokens[index].text)
+        while index < len(tokens):
+            token = tokens[index]
+            if not isinstance(token, Line) or squeeze(token.text) in self.headings or _is_heading(token.text):
+                break
+            lines.append(token.text)
             index += 1
         self.cursor.index, self.cursor.cell = index, 0
+        if index >= len(tokens) and lines and slot is not self.slots[-1]:
+            self.doubt(slot.path, "正文一直读到文件末尾，没有找到下一节的标题")
         self.put(self.data, slot.path, join_lines("\n".join(lines)) or None)
         if start < len(tokens):
             first = tokens[start + 1] if start + 1 < index else tokens[start]
             box = getattr(first, "box", None)
             self.fields[slot.path] = {"page": first.page, "bbox": list(box) if box else None}
+            confidences: list[float] = [c for t in tokens[start + 1:index]
+                                        if (c := getattr(t, "confidence", None)) is not None]
+            if confidences:  # a scan's: how sure OCR is of the least sure line
+                self.fields[slot.path]["confidence"] = round(min(confidences), 3)
 
 
 def _is_heading(text: str) -> bool:
@@ -233,14 +290,24 @@ def extract(target: Form | str, data: bytes, name: str = "") -> Extraction:
     gives, so both are walked by the same anchors."""
     target = form(target)
     name = name or "<submission>"
-    kind = "Word" if is_word(data) else "PDF"
-    tokens = read_docx(data, name) if kind == "Word" else read_pdf(data, name)[0]
+    kind = "Word" if is_word(data) else "scan" if is_image(data) else "PDF"
+    if kind == "PDF":
+        try:
+            tokens = read_pdf(data, name)[0]
+        except UnusableInput as problem:
+            if isinstance(problem, OverBudget) or not image_only(data):
+                raise
+            kind = "scan"  # no text layer: a scanned paper, read by OCR
+    if kind != "PDF":
+        tokens = read_docx(data, name) if kind == "Word" else read_scan(
+            data, name, form_labels(target.title, _slots(target)))[0]
     _check_form(target, tokens, name, kind)
     extractor = _Extractor(target, tokens)
     extractor.run()
     result = Extraction(target.id, name, extractor.data,
                         {field_paths.pointer(p): where for p, where in extractor.fields.items()},
-                        [field_paths.pointer(p) for p in extractor.missing], kind=kind)
+                        [field_paths.pointer(p) for p in extractor.missing], kind=kind,
+                        unsure={field_paths.pointer(p): why for p, why in extractor.unsure.items()})
     result.report = check(target, extractor.data, file=name)
     return result
 
@@ -265,7 +332,7 @@ def _check_form(target: Form, tokens: list[Token], name: str, kind: str) -> None
     if notice:
         raise UnusableInput(name, f"这是一份公文（{notice}），不是「{target.title}」"
                                   f" (an official notice, not {target.id})")
-    chinese, english = ("PDF", "PDF") if kind == "PDF" else ("Word 文件", ".docx")
+    chinese, english = {"PDF": ("PDF", "PDF"), "scan": ("扫描件", "scan")}.get(kind, ("Word 文件", ".docx"))
     raise UnusableInput(name, f"没有找到表单标题「{target.title}」：这不是 {target.id} 的 {chinese} "
                               f"(not a {english} of {target.id})")
 
@@ -309,5 +376,21 @@ def extract_many(items: list[tuple[Form | str, str | Path]], jobs: int = 1) -> l
     for target in {target for target, _ in pairs}:  # lay out and compile once; forked workers inherit it
         _slots(target)
         check(target, {})
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_limit_memory) as pool:
         return list(pool.map(extract_file, *zip(*pairs, strict=True), chunksize=max(1, len(pairs) // (jobs * 4))))
+
+
+WORKER_MEMORY = 4 * 2**30  # bytes of address space a worker of extract_many may take; past it a file is refused
+
+
+def _limit_memory() -> None:
+    """A worker's memory budget: past it a file's reading fails with ``MemoryError`` (refused, ``OverBudget``)
+    and the worker goes on with the next file."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY or soft > WORKER_MEMORY:
+            resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, hard))
+    except (ImportError, ValueError, OSError):  # not on POSIX, or not allowed: the caps of ``Budget`` remain
+        pass

@@ -190,17 +190,20 @@ def blank(form: Form) -> dict[str, Any]:
     """A blank application of ``form`` to fill in: every field present, every value empty."""
     root = form.schema
 
+    def empty_object(node: dict[str, Any]) -> dict[str, Any]:
+        return {name: empty(sub) for name, sub in node.get("properties", {}).items()}
+
     def empty(node: dict[str, Any]) -> Any:
         node = resolve(node, root)
         kind = node.get("type")
         if kind == "object":
-            return {name: empty(sub) for name, sub in node.get("properties", {}).items()}
+            return empty_object(node)
         if kind == "array":
             items = resolve(node.get("items", {}), root)
             return [empty(items)] if items.get("type") == "object" else []
         return "" if kind == "string" else None
 
-    return empty(root)
+    return empty_object(resolve(root, root))  # a form is an object, whatever else its schema says
 
 
 def is_blank(value: Any) -> bool:
@@ -219,23 +222,26 @@ def without_blanks(form: Form, data: Mapping[str, Any]) -> dict[str, Any]:
     as a value (an empty text where any text will do) stays where it is required."""
     root = form.schema
 
+    def prune_object(node: dict[str, Any], value: Mapping[str, Any]) -> dict[str, Any]:
+        required = set(node.get("required", ()))
+        kept = {}
+        for name, inner in value.items():
+            child = node.get("properties", {}).get(name)
+            if child is None:
+                kept[name] = inner  # an unknown field: the schema reports it
+            elif not is_blank(inner) or name in required and _takes_blank(resolve(child, root), inner):
+                kept[name] = prune(child, inner)
+        return kept
+
     def prune(node: dict[str, Any], value: Any) -> Any:
         node = resolve(node, root)
         if isinstance(value, Mapping) and node.get("properties"):
-            required = set(node.get("required", ()))
-            kept = {}
-            for name, inner in value.items():
-                child = node["properties"].get(name)
-                if child is None:
-                    kept[name] = inner  # an unknown field: the schema reports it
-                elif not is_blank(inner) or name in required and _takes_blank(resolve(child, root), inner):
-                    kept[name] = prune(child, inner)
-            return kept
+            return prune_object(node, value)
         if isinstance(value, list) and isinstance(node.get("items"), dict):
             return [prune(node["items"], item) for item in value if not is_blank(item)]
         return value
 
-    return prune(root, data)
+    return prune_object(resolve(root, root), data)
 
 
 def _takes_blank(node: dict[str, Any], value: Any) -> bool:

@@ -15,18 +15,13 @@ import datetime as dt
 import json
 import os
 import re
-import sys
 import tempfile
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .errors import UnusableInput
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 def read_input(path: str | Path, head: int | None = None) -> bytes:
@@ -72,8 +67,8 @@ def decoded_text(data: bytes, name: str = "<data>") -> tuple[str, str]:
         return data.decode("utf-8"), UTF8
     except UnicodeDecodeError:
         pass
-    codec = _detected(data)
-    return _decoded(data, codec, _NAMES.get(codec, codec.upper().replace("_", "-")) if codec else "", name)
+    guess = _detected(data)
+    return _decoded(data, guess, _NAMES.get(guess, guess.upper().replace("_", "-")) if guess else "", name)
 
 
 def _decoded(data: bytes, codec: str | None, label: str, name: str) -> tuple[str, str]:

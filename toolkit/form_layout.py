@@ -7,7 +7,7 @@ Every value is a single run holding one Jinja tag, so the template stays editabl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from docx import Document as new_document
 from docx.document import Document
@@ -87,10 +87,27 @@ class FormLayout:
         return self.doc
 
     def draw(self, block: Block) -> None:
-        draw = {Cover: self.cover, Title: self.title, Heading: self.heading, Caption: self.caption,
-                FieldTable: self.field_table, ListTable: self.list_table, ItemBlocks: self.item_blocks,
-                Narrative: self.narrative, Signatures: self.signatures}[type(block)]
-        draw(block)
+        match block:  # every kind of block, or mypy says which is left out
+            case Cover():
+                self.cover(block)
+            case Title():
+                self.title(block)
+            case Heading():
+                self.heading(block)
+            case Caption():
+                self.caption(block)
+            case FieldTable():
+                self.field_table(block)
+            case ListTable():
+                self.list_table(block)
+            case ItemBlocks():
+                self.item_blocks(block)
+            case Narrative():
+                self.narrative(block)
+            case Signatures():
+                self.signatures(block)
+            case _:
+                assert_never(block)
 
     # --- paragraphs ---------------------------------------------------------------------------------------
 

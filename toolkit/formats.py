@@ -21,7 +21,6 @@ FORMAT_STANDARDS = {"uscc": "GB 32100-2015", "cn-resident-id": "GB 11643-1999"}
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # the one spelling the rules read (``expression.exact``)
 
 
-@FORMAT_CHECKER.checks("date", raises=ValueError)
 def _date(value: object) -> bool:
     """``YYYY-MM-DD`` and a real day — not Python's other ISO spellings (``2017-W40-1``, ``20171002``,
     ``2017-275``), which the rules would not see as dates."""
@@ -36,6 +35,7 @@ def _date(value: object) -> bool:
     return True
 
 
+FORMAT_CHECKER.checks("date", raises=ValueError)(_date)
 FORMAT_CHECKER.checks("uscc", raises=ValueError)(check_uscc)
 FORMAT_CHECKER.checks("cn-resident-id", raises=ValueError)(check_resident_id)
 FORMAT_CHECKER.checks("cn-phone", raises=ValueError)(check_phone)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-import sys
+import tomllib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,11 +56,6 @@ from .docx_parts import (
     table_property,
 )
 from .resources import data_dir
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 CHAR_MM = SIZE["三号"] * 25.4 / 72  # one 3号 character, in mm
 TITLE_CHARS = math.floor(TEXT_WIDTH_MM / (SIZE["二号"] * 25.4 / 72))  # 2号 characters on a line of the text block
@@ -263,7 +258,7 @@ class NoticeLayout:
     def masthead(self) -> None:
         mark = set_paragraph(self.doc.add_paragraph(), align=WD_ALIGN_PARAGRAPH.CENTER, size=MARK_SIZE, after=24)
         run = add_text(mark, "{{ issuer.mark }}", font=XIAOBIAOSONG, size=MARK_SIZE, color=RED)
-        for size in run._r.rPr.iter(qn("w:sz"), qn("w:szCs")):  # shrunk to one line by the renderer
+        for size in run._r.get_or_add_rPr().iter(qn("w:sz"), qn("w:szCs")):  # shrunk to one line by the renderer
             size.set(qn("w:val"), "{{ mark_half_points }}")
         number = self.para("{{ doc_number }}", indent=0, align=WD_ALIGN_PARAGRAPH.CENTER, before=12)
         paragraph_border(number, "bottom", "FF0000", eighths=12, space_pt=11)  # red rule 4 mm below

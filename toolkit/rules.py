@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import operator
 import string
-import sys
+import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +22,6 @@ from .errors import RuleError
 from .expression import MISSING, Compiled, compile_expression, exact, plain
 from .fields import pointer
 from .values import figure
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 SEVERITIES = ("error", "warning")
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {

@@ -58,7 +58,9 @@ class Columns:
         data = fields.merged(defaults or {}, {})
         for header, raw in row.values.items():
             path = self.names.get(header)
-            value = read_cell(raw, self.leaves[path].node) if path else None
+            if not path:  # a column of no field (an empty header)
+                continue
+            value = read_cell(raw, self.leaves[path].node)
             if value is not None:
                 fields.put(data, path, value)
         return data

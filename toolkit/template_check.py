@@ -103,25 +103,26 @@ def _visit_subscripts(node: nodes.Node, aliases: dict[str, str], visit: Any) -> 
         node = node.node
 
 
-def check_template(path: str | Path, form_id: str) -> list[TemplateFinding]:
-    """Every problem of the template at ``path`` for the form ``form_id``."""
+def check_template(path: str | Path, target: Form | str) -> list[TemplateFinding]:
+    """Every problem of the template at ``path`` for the form ``target`` (a ``Form`` or its id)."""
+    target = form(target)
     xml = template_xml(path)
     try:
         tree = environment().parse(xml)
     except TemplateSyntaxError as exc:
         around = _around(xml, exc.lineno)
         return [TemplateFinding("syntax", f"line {exc.lineno}", f"Jinja 语法错误：{exc.message}（附近文字：{around}）")]
-    known, required = schema_paths(form_id)
+    known, required = schema_paths(target)
     used = printed_paths(tree)
     used |= {field for name, fields in DERIVED.items() if name in used for field in fields}
     if "notice_title" in used:
-        used |= _title_paths(form_id)
+        used |= _title_paths(target.id)
     findings = []
     for path in sorted(used):
         root = path.split(".")[0].removesuffix("[]")
         if path not in known and root not in CONTEXT_EXTRAS and not _is_list_helper(path, known):
-            findings.append(TemplateFinding("unknown-field", path, f"模板中的「{path}」不是表单 {form_id} 的字段"))
-    unprinted = set(form(form_id).schema.get("x-not-printed", []))  # data the layout knowingly does not print
+            findings.append(TemplateFinding("unknown-field", path, f"模板中的「{path}」不是表单 {target.id} 的字段"))
+    unprinted = set(target.schema.get("x-not-printed", []))  # data the layout knowingly does not print
     for path in sorted(required - unprinted):
         if path not in used:
             findings.append(TemplateFinding("required-not-printed", path, f"必填字段「{path}」在模板中没有打印"))

@@ -21,7 +21,7 @@ Number = int | Decimal | Fraction
 
 
 def _terminates(value: Fraction, places: int) -> bool:
-    return (value * 10**places).denominator == 1
+    return (value * Fraction(10) ** places).denominator == 1
 
 
 def decimal_text(value: Number, places: int = 2) -> str:
@@ -107,7 +107,7 @@ def daxie(amount_wan: Any) -> str:
     import cn2an  # a tenth of a second to import: only where a 大写 amount is written
 
     yuan = Decimal(str(amount_wan)) * 10000
-    return cn2an.an2cn(f"{yuan.quantize(Decimal('0.01'))}", "rmb")
+    return str(cn2an.an2cn(f"{yuan.quantize(Decimal('0.01'))}", "rmb"))
 
 
 def yesno(value: Any) -> str:
@@ -174,6 +174,7 @@ def join_lines(text: str) -> str:
 
 
 _KNOWN_UNITS = ("万元", "亿元", "元", "人", "㎡", "平方米", "m2", "%", "分", "年", "个", "件", "家", "项", "个月", "日")
+_SAME_UNIT = {"平方米": "m2", "㎡": "m2", "m²": "m2", "平米": "m2", "名": "人", "位": "人"}  # written either way
 _UNIT_IN_TITLE = re.compile(r"[（(]([^（）()]+)[)）]\s*$")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u2060\ufeff\u00ad]")
 _WHITE = " \t\r\n\u3000\u00a0"
@@ -196,9 +197,9 @@ def read_number(text: str, integer: bool, unit: str = "") -> Any:
     """``１，２３４.５万元`` → ``Decimal('1234.5')``; the text itself when it is no number. With the field's
     ``unit``, only that unit may follow the figure (``1008.2元`` is no figure in 万元); without, any known unit."""
     cleaned = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).replace(",", "").replace("，", "")
-    for suffix in sorted(_KNOWN_UNITS, key=len, reverse=True):
+    for suffix in sorted((*_KNOWN_UNITS, *_SAME_UNIT), key=len, reverse=True):
         if cleaned.endswith(unicodedata.normalize("NFKC", suffix)):
-            if unit and unicodedata.normalize("NFKC", unit) != unicodedata.normalize("NFKC", suffix):
+            if unit and _unit_key(unit) != _unit_key(suffix):
                 return text
             cleaned = cleaned[: -len(unicodedata.normalize("NFKC", suffix))]
             break
@@ -211,10 +212,35 @@ def read_number(text: str, integer: bool, unit: str = "") -> Any:
     return int(value) if integer and value == int(value) else value
 
 
+_CN_DIGIT = {c: str(i) for i, c in enumerate("〇一二三四五六七八九")} | {"○": "0", "零": "0", "Ｏ": "0", "O": "0"}
+_CN_DATE = re.compile(r"([〇○零ＯO一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月"
+                      r"([一二三四五六七八九十]{1,4})日")
+
+
+def _cn_small(text: str) -> str:
+    """一 … 三十一 (a month or a day in Chinese numerals) → ``1`` … ``31``."""
+    if "十" not in text:
+        return "".join(_CN_DIGIT.get(c, c) for c in text)
+    tens, _, ones = text.partition("十")
+    return str(int(_CN_DIGIT.get(tens, "1") if tens else "1") * 10 + (int(_CN_DIGIT[ones]) if ones else 0))
+
+
+def _arabic_date(text: str) -> str:
+    """``二〇一七年二月二十四日`` → ``2017年2月24日`` (a date written in Chinese numerals, as on a seal's date)."""
+    return _CN_DATE.sub(lambda m: "".join(_CN_DIGIT[c] for c in m[1]) + f"年{_cn_small(m[2])}月{_cn_small(m[3])}日",
+                        text)
+
+
+def _unit_key(unit: str) -> str:
+    folded = unicodedata.normalize("NFKC", unit)
+    return _SAME_UNIT.get(unit, _SAME_UNIT.get(folded, folded))
+
+
 def read_date(text: str) -> str | None:
-    """``2024年11月8日``, ``2024/11/8``, ``2024.11.08``, ``2024-11-8``, ``20241108`` → ``2024-11-08``; None when the
-    text holds no real date (a printed form's date may stand inside other text: ``2024年11月8日印发``)."""
-    squeezed = squeeze(text)
+    """``2024年11月8日``, ``2024/11/8``, ``2024.11.08``, ``2024-11-8``, ``20241108``, ``二〇二四年十一月八日`` →
+    ``2024-11-08``; None when the text holds no real date (a printed form's date may stand inside other text:
+    ``2024年11月8日印发``)."""
+    squeezed = _arabic_date(squeeze(text))
     match = _DATE_TYPED.match(squeezed) or _DATE.search(squeezed)
     if not match:
         return None
@@ -262,6 +288,16 @@ def read_text(text: str, node: dict[str, Any]) -> Any:
     return value
 
 
+TICKED_MARKS = "☑√■☒✓✔✅▣⊠"  # a box ticked, as applicants type it …
+UNTICKED_MARKS = "☐□◻▢"  # … and left empty
+_BOX_MARKS = str.maketrans({**{c: TICKED for c in TICKED_MARKS}, **{c: UNTICKED for c in UNTICKED_MARKS}})
+
+
+def boxes(text: str) -> str:
+    """Ticked and empty boxes as the toolkit prints them: ``√是 □否``, ``■是 □否``, ``☒是 ☐否`` → ``☑是 ☐否``."""
+    return text.translate(_BOX_MARKS)
+
+
 DRAFT_BLANK = "＿"  # a draft's line for hand filling (``＿＿＿＿＿＿``): not filled
 
 
@@ -274,6 +310,9 @@ def read_printed(text: str, node: dict[str, Any]) -> Any:
         raw = ""
     text = join_lines(raw)
     kind = node.get("type")
+    if (kind == "boolean" or "enum" in node) and len(squeeze(text)) > 1 and any(
+            c in text for c in UNTICKED_MARKS + TICKED_MARKS[1:]):  # boxes beside words; a lone √ is a yes
+        text = boxes(text)
     if kind == "boolean" and (TICKED in text or UNTICKED in text):  # ☑是　☐否; neither ticked: not filled
         ticked = squeeze(text)
         return True if TICKED + YES in ticked else False if TICKED + NO in ticked else None

@@ -136,10 +136,12 @@ test: install lint
 
 # The suite again with each direct dependency at the lowest version pyproject.toml allows (uv's lowest-direct; what
 # they depend on at the newest that fits): the floors there are tested, not guessed. Built anew when pyproject.toml
-# changes; pip is in it for the packaging test.
+# changes, without setuptools (as a Python 3.12 or uv environment is: nothing may lean on pkg_resources), with the
+# newest pip for the packaging test.
 $(LOWEST)/.installed: pyproject.toml $(BIN)/uv
 	rm -rf $(LOWEST)
-	$(PYTHON) -m venv $(LOWEST)
+	$(PYTHON) -m venv --without-pip $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python pip
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[$(EXTRAS)]'
 	touch $@
 

@@ -151,7 +151,7 @@ UNUSABLE = {
     "truncated": (lambda p: _pdf_bytes(p)[: len(_pdf_bytes(p)) // 3], "PDF 文件已损坏或不完整"),
     "encrypted": (_encrypted, "PDF 已加密"),
     "scan": (_scan, "not a scan of tj-productivity-center-application" if scan_reading.available()
-             else "no text layer: the PDF is a scan"),  # read by OCR where it is installed, else refused
+             else "a scan: OCR is not installed"),  # read by OCR where it is installed, else refused
     "cid": (_without_unicode_maps, "(cid:NNN)"),
     "another-form": (lambda p: p["tj-high-tech-enterprise-application"].read_bytes(),
                      "this looks like tj-high-tech-enterprise-application"),

@@ -59,3 +59,26 @@ def render_file(form_id: str, data: dict[str, Any], out: Path, draft: bool = Fal
     from toolkit.rendering import document
 
     return write_bytes(out, document(form_id, data, draft=draft, template=template.read_bytes() if template else None))
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Run ``shenbao ARGS`` in this process: the exit code, standard output and standard error."""
+    from toolkit.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(args))
+    captured = capsys.readouterr()
+    return int(exit_info.value.code or 0), captured.out, captured.err
+
+
+@pytest.fixture
+def shenbao(capsys: pytest.CaptureFixture[str]):
+    """``shenbao(*args)`` → (exit code, stdout, stderr)."""
+    return lambda *args: run_cli(capsys, *args)
+
+
+def write_json(folder: Path, name: str, data: Any) -> str:
+    """``data`` written as ``folder/name`` the way a person's JSON file is (numbers as numbers); its path."""
+    path = folder / name
+    path.write_text(json.dumps(data, ensure_ascii=False, default=float), encoding="utf-8")
+    return str(path)

@@ -6,30 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, changed, sample
+from conftest import ROOT, changed, sample, write_json
 
 import toolkit
-from toolkit.cli import main
 
 FORM = "tj-productivity-center-application"
 SAMPLE = str(ROOT / "samples" / f"{FORM}.json")
-
-
-@pytest.fixture
-def shenbao(capsys: pytest.CaptureFixture[str]):
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exit_info:
-            main(list(args))
-        captured = capsys.readouterr()
-        return exit_info.value.code, captured.out, captured.err
-
-    return run
-
-
-def _write(tmp_path: Path, name: str, data: object) -> str:
-    path = tmp_path / name
-    path.write_text(json.dumps(data, ensure_ascii=False, default=float), encoding="utf-8")
-    return str(path)
 
 
 def test_forms_lists_every_form_with_its_policy(shenbao) -> None:
@@ -53,7 +35,7 @@ def test_skeleton_is_blank_and_fails_validation(shenbao, tmp_path: Path) -> None
     assert code == 0
     blank = json.loads(out)
     assert blank["center"]["name"] == "" and blank["staff"]["total"] is None
-    code, out, _ = shenbao("validate", FORM, _write(tmp_path, "blank.json", blank))
+    code, out, _ = shenbao("validate", FORM, write_json(tmp_path, "blank.json", blank))
     assert code == 1 and "未通过" in out
 
 
@@ -65,7 +47,7 @@ def test_validate_passing_sample(shenbao) -> None:
 
 def test_validate_failing_application_exact_text(shenbao, tmp_path: Path) -> None:
     data = changed(sample(FORM), {"staff.bachelor_or_above": 20, "center.iso9001_certified": False})
-    path = _write(tmp_path, "bad.json", data)
+    path = write_json(tmp_path, "bad.json", data)
     code, out, _ = shenbao("validate", FORM, path)
     assert code == 1
     assert out.splitlines()[:3] == [
@@ -78,7 +60,7 @@ def test_validate_failing_application_exact_text(shenbao, tmp_path: Path) -> Non
 
 
 def test_validate_json_exact_shape(shenbao, tmp_path: Path) -> None:
-    path = _write(tmp_path, "bad.json", changed(sample(FORM), {"staff.total": 14, "staff.bachelor_or_above": 10}))
+    path = write_json(tmp_path, "bad.json", changed(sample(FORM), {"staff.total": 14, "staff.bachelor_or_above": 10}))
     code, out, _ = shenbao("validate", "--json", FORM, path)
     assert code == 1
     assert json.loads(out) == {
@@ -102,7 +84,7 @@ def test_schema_errors_name_field_and_reason(shenbao, tmp_path: Path) -> None:
                                   "application_date": "2018-02-30", "center.type": "民办类"},
                    delete=["contact.name"])
     data["center"]["extra"] = 1
-    code, out, _ = shenbao("validate", "--json", FORM, _write(tmp_path, "bad.json", data))
+    code, out, _ = shenbao("validate", "--json", FORM, write_json(tmp_path, "bad.json", data))
     assert code == 1
     findings = json.loads(out)["findings"]
     found = {f["path"]: (f["rule"], f["message"]) for f in findings}
@@ -163,7 +145,7 @@ def test_every_command_has_help(shenbao) -> None:
 
 
 def test_render_refuses_an_invalid_form_unless_draft(shenbao, tmp_path: Path) -> None:
-    bad = _write(tmp_path, "bad.json", changed(sample(FORM), {"center.iso9001_certified": False}))
+    bad = write_json(tmp_path, "bad.json", changed(sample(FORM), {"center.iso9001_certified": False}))
     out = tmp_path / "out.docx"
     code, stdout, err = shenbao("render", FORM, bad, "-o", str(out))
     assert code == 1 and not out.exists()
@@ -190,7 +172,7 @@ def test_decide_approval_and_rejection(shenbao, tmp_path: Path) -> None:
     code, stdout, _ = shenbao("decide", FORM, SAMPLE, "--decision", facts, "-o", str(notice))
     title = toolkit.form("tj-productivity-center-inclusion-notice").title
     assert code == 0 and stdout.splitlines()[-1] == f"已生成 {notice}（通过：{title}）"
-    bad = _write(tmp_path, "bad.json", changed(sample(FORM), {"staff.total": 14, "staff.bachelor_or_above": 10}))
+    bad = write_json(tmp_path, "bad.json", changed(sample(FORM), {"staff.total": 14, "staff.bachelor_or_above": 10}))
     facts = str(ROOT / "samples" / "rejection-notice.json")
     code, stdout, _ = shenbao("decide", FORM, bad, "--decision", facts, "-o", str(notice))
     title = toolkit.form("rejection-notice").title
@@ -235,3 +217,9 @@ def test_the_command_is_a_thin_shell() -> None:
     imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(source))
                  if isinstance(node, ast.ImportFrom) and node.module and node.level == 0}
     assert not imported & {"docx", "docxtpl", "docxcompose", "pdfplumber", "openpyxl", "jsonschema", "jinja2"}
+
+
+def test_the_stages_the_command_offers_are_the_librarys() -> None:
+    from toolkit import cli, validation
+
+    assert cli.STAGES == validation.STAGES  # named twice so that --help imports no validation

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import ROOT, changed, sample
+from conftest import ROOT, changed, run_cli, sample, write_json
 
 import toolkit
-from toolkit.cli import main
 
 FORM = "tj-high-tech-enterprise-application"
 NOTICE = "tj-high-tech-recognition-notice"
@@ -20,22 +18,9 @@ OFFICE = str(ROOT / "examples" / "office.toml")
 FACTS = str(ROOT / "examples" / "recognition-decision.json")
 
 
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
-
-
-def _write(folder: Path, name: str, data: Any) -> str:
-    path = folder / name
-    path.write_text(json.dumps(data, ensure_ascii=False, default=float), encoding="utf-8")
-    return str(path)
-
-
 def test_without_the_office_part_nothing_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "notice.docx"
-    code, stdout, err = _run(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "-o", str(out))
+    code, stdout, err = run_cli(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "-o", str(out))
     assert code == 2 and not out.exists()
     first = "shenbao: 未生成天津市市级高新技术企业认定通知（通过）：通知中本机关填写的部分不完整"
     assert err.splitlines()[0].startswith(first)
@@ -49,7 +34,7 @@ def test_without_the_office_part_nothing_is_written(tmp_path: Path, capsys: pyte
 def test_with_the_profile_and_the_facts_the_approval_is_written(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "notice.docx"
-    code, stdout, _ = _run(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
+    code, stdout, _ = run_cli(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
                            "--decision", FACTS, "-o", str(out))
     assert code == 0 and stdout.splitlines()[-1] == f"已生成 {out}（通过：天津市市级高新技术企业认定通知）"
     from test_render import docx_text
@@ -59,16 +44,16 @@ def test_with_the_profile_and_the_facts_the_approval_is_written(tmp_path: Path,
 
 
 def test_profile_alone_lacks_this_decisions_facts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
+    code, _, err = run_cli(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
                         "-o", str(tmp_path / "n.docx"))
     assert code == 2
     assert "发文字号 · 年份（/number/year）" in err and "发文机关 · 发文机关名称" not in err
 
 
 def test_a_pending_expert_score_is_no_approval(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    application = _write(tmp_path, "app.json", changed(sample(FORM), delete=["expert_score"]))
+    application = write_json(tmp_path, "app.json", changed(sample(FORM), delete=["expert_score"]))
     out = tmp_path / "notice.docx"
-    code, stdout, err = _run(capsys, "decide", FORM, application, "--office", OFFICE, "--decision", FACTS,
+    code, stdout, err = run_cli(capsys, "decide", FORM, application, "--office", OFFICE, "--decision", FACTS,
                              "-o", str(out))
     assert code == 2 and not out.exists()
     assert err.strip() == (f"shenbao: {application}: 尚有待办事项，暂不能作出决定，未生成通知："
@@ -79,8 +64,8 @@ def test_a_pending_expert_score_is_no_approval(tmp_path: Path, capsys: pytest.Ca
 def test_a_notice_dated_before_the_application(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     facts = json.loads(Path(FACTS).read_text(encoding="utf-8"))
     facts.update({"date": "2016-03-01", "printed_date": "2016-03-02"})
-    code, _, err = _run(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
-                        "--decision", _write(tmp_path, "facts.json", facts), "-o", str(tmp_path / "n.docx"))
+    code, _, err = run_cli(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
+                        "--decision", write_json(tmp_path, "facts.json", facts), "-o", str(tmp_path / "n.docx"))
     assert code == 2
     lines = err.splitlines()
     assert "  /date（成文日期）：成文日期2016年3月1日早于申请日期2016年4月18日：通知不能在申请之前作出" in lines
@@ -90,28 +75,28 @@ def test_a_notice_dated_before_the_application(tmp_path: Path, capsys: pytest.Ca
 
 def test_an_invalid_application_is_named_as_the_applications(tmp_path: Path,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    application = _write(tmp_path, "app.json", changed(sample(FORM), {"staff.rd": 1}))
-    code, stdout, err = _run(capsys, "decide", FORM, application, "-o", str(tmp_path / "n.docx"))
+    application = write_json(tmp_path, "app.json", changed(sample(FORM), {"staff.rd": 1}))
+    code, stdout, err = run_cli(capsys, "decide", FORM, application, "-o", str(tmp_path / "n.docx"))
     assert code == 2
     assert stdout.splitlines()[0] == f"✗ {application}（市级高企认定申请书）未通过：1 项错误"
     assert "<rd-staff-ratio>" in stdout
     assert err.startswith("shenbao: 未生成不予通过通知（不予通过）")
-    code, stdout, _ = _run(capsys, "decide", FORM, application, "--office", OFFICE, "--decision",
+    code, stdout, _ = run_cli(capsys, "decide", FORM, application, "--office", OFFICE, "--decision",
                            str(ROOT / "examples" / "rejection-decision.json"), "-o", str(tmp_path / "n.docx"))
     assert code == 1 and stdout.splitlines()[-1].endswith("（不予通过：不予通过通知）")
 
 
 def test_office_init_writes_a_profile_to_fill_in(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     profile = tmp_path / "office.toml"
-    assert _run(capsys, "office", "init", "-o", str(profile))[0] == 0
+    assert run_cli(capsys, "office", "init", "-o", str(profile))[0] == 0
     text = profile.read_text(encoding="utf-8")
     assert "发文机关标志" in text and "本工具不会替您填写任何一项" in text
     blank = toolkit.files.load_data(profile)
     assert blank["issuer"] == {"name": "", "mark": "", "code": ""}
-    code, _, err = _run(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", str(profile),
+    code, _, err = run_cli(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", str(profile),
                         "--decision", FACTS, "-o", str(tmp_path / "n.docx"))
     assert code == 2 and "发文机关 · 发文机关名称（/issuer/name）" in err and "是否加盖印章（/sealed）" in err
-    code, _, err = _run(capsys, "office", "init", "-o", str(profile))
+    code, _, err = run_cli(capsys, "office", "init", "-o", str(profile))
     assert code == 2 and "文件已存在" in err
 
 
@@ -127,9 +112,9 @@ def test_the_applicant_sees_only_their_own_problems(capsys: pytest.CaptureFixtur
     everything_blank = toolkit.check(target, blank)
     assert not [f for f in everything_blank.findings
                 if any(f.path.startswith(s) for s in target.office_sections)]
-    path = _write(tmp_path, "filled.json", filled)
-    assert _run(capsys, "validate", FORM, path)[0] == 0
-    code, stdout, _ = _run(capsys, "validate", "--stage", "office", FORM, path)
+    path = write_json(tmp_path, "filled.json", filled)
+    assert run_cli(capsys, "validate", FORM, path)[0] == 0
+    code, stdout, _ = run_cli(capsys, "validate", "--stage", "office", FORM, path)
     assert code == 1 and "审核部门尚未填写" in stdout
 
 
@@ -139,7 +124,7 @@ def test_an_empty_text_in_an_optional_field_is_not_filled(capsys: pytest.Capture
 
 
 def test_the_skeleton_says_which_parts_are_the_offices(capsys: pytest.CaptureFixture[str]) -> None:
-    code, stdout, err = _run(capsys, "skeleton", FORM)
+    code, stdout, err = run_cli(capsys, "skeleton", FORM)
     assert code == 0 and "district_review" in json.loads(stdout)
     assert err.strip() == ("shenbao: 以下部分由审核部门填写，申请人留空即可："
                            "专家评审综合评分（分）（/expert_score）、区县工作小组审查与认定意见（/district_review）")

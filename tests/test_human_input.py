@@ -14,28 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, changed, sample
+from conftest import ROOT, changed, run_cli, sample, write_json
 
 import toolkit
 from toolkit import sheets
-from toolkit.cli import main
 from toolkit.values import read_cell, read_printed, read_text
 
 FORM = "tj-high-tech-enterprise-application"
 CERTIFICATE = "tj-high-tech-certificate"
-
-
-def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(args))
-    out, err = capsys.readouterr()
-    return int(exit_info.value.code or 0), out, err
-
-
-def _write(folder: Path, name: str, data: Any) -> str:
-    path = folder / name
-    path.write_text(json.dumps(data, ensure_ascii=False, default=float), encoding="utf-8")
-    return str(path)
 
 
 TYPED = [  # (field, as typed, as read)
@@ -86,15 +72,15 @@ def test_what_cannot_be_read_keeps_a_clear_error() -> None:
 
 
 def test_normalize_writes_the_canonical_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    typed = _write(tmp_path, "typed.json", changed(sample(FORM), {"enterprise.registration_date": "2012年5月16日",
+    typed = write_json(tmp_path, "typed.json", changed(sample(FORM), {"enterprise.registration_date": "2012年5月16日",
                                                                    "staff.total": "６８"}))
     out = tmp_path / "canonical.json"
-    code, _, err = _run(capsys, "normalize", FORM, typed, "-o", str(out))
+    code, _, err = run_cli(capsys, "normalize", FORM, typed, "-o", str(out))
     assert code == 0 and "「2012年5月16日」已按 2012-05-16 理解" in err
     canonical = json.loads(out.read_text(encoding="utf-8"), parse_float=Decimal)
     assert canonical["enterprise"]["registration_date"] == "2012-05-16" and canonical["staff"]["total"] == 68
-    assert _run(capsys, "validate", "--strict", FORM, str(out))[0] == 0
-    assert _run(capsys, "validate", "--strict", FORM, typed)[0] == 1
+    assert run_cli(capsys, "validate", "--strict", FORM, str(out))[0] == 0
+    assert run_cli(capsys, "validate", "--strict", FORM, typed)[0] == 1
 
 
 def test_a_batch_reads_typed_cells_the_same(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -108,7 +94,7 @@ def test_a_batch_reads_typed_cells_the_same(tmp_path: Path, capsys: pytest.Captu
     sheet = tmp_path / "rows.csv"
     with sheet.open("w", encoding="utf-8-sig", newline="") as handle:
         csv.writer(handle).writerows([headers, row])
-    assert _run(capsys, "batch", CERTIFICATE, str(sheet), "-o", str(tmp_path / "out"), "--quiet")[0] == 0
+    assert run_cli(capsys, "batch", CERTIFICATE, str(sheet), "-o", str(tmp_path / "out"), "--quiet")[0] == 0
     from test_render import docx_text
 
     text = docx_text(tmp_path / "out" / "2.docx")
@@ -127,24 +113,24 @@ def test_a_batch_reads_typed_cells_the_same(tmp_path: Path, capsys: pytest.Captu
 ])
 def test_outputs_never_destroy_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...],
                                       reason: str) -> None:
-    data = _write(tmp_path, "app.json", sample(FORM))
+    data = write_json(tmp_path, "app.json", sample(FORM))
     for name in ("same.docx", "a.pdf", "s.docx", "s.csv"):
         (tmp_path / name).write_bytes(b"the user's own file")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    code, _, err = _run(capsys, *(a.format(data=data, folder=tmp_path) for a in args))
+    code, _, err = run_cli(capsys, *(a.format(data=data, folder=tmp_path) for a in args))
     assert code == 2 and reason in err and "Traceback" not in err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in before} == before
 
 
 def test_a_typo_in_a_form_id_gets_a_suggestion(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = _run(capsys, "validate", "tj-high-tech-enterprise-applicaton", "x.json")
+    code, _, err = run_cli(capsys, "validate", "tj-high-tech-enterprise-applicaton", "x.json")
     assert code == 2 and "您是否想输入：tj-high-tech-enterprise-application" in err
 
 
 def test_a_typo_in_name_is_refused_with_a_suggestion(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sheet = tmp_path / "rows.jsonl"
     sheet.write_text(json.dumps(sample(CERTIFICATE), ensure_ascii=False, default=float) + "\n", encoding="utf-8")
-    code, _, err = _run(capsys, "batch", CERTIFICATE, str(sheet), "-o", str(tmp_path / "o"), "--name",
+    code, _, err = run_cli(capsys, "batch", CERTIFICATE, str(sheet), "-o", str(tmp_path / "o"), "--name",
                         "{enterprise.nmae}")
     assert code == 2 and "「{enterprise.nmae}」不是通知" in err and "{enterprise.name}" in err
     assert not (tmp_path / "o").exists()
@@ -159,7 +145,7 @@ def test_batch_check_reports_bad_rows_and_duplicates_and_writes_nothing(
     sheet = tmp_path / "rows.jsonl"
     sheet.write_text("\n".join(json.dumps(r, ensure_ascii=False, default=float) for r in rows) + "\n",
                      encoding="utf-8")
-    code, out, err = _run(capsys, "batch", CERTIFICATE, str(sheet), "--check")
+    code, out, err = run_cli(capsys, "batch", CERTIFICATE, str(sheet), "--check")
     assert code == 1 and sorted(p.name for p in tmp_path.iterdir()) == ["rows.jsonl"]
     lines = err.splitlines()
     assert f"shenbao: {sheet} 第2行：企业 · 统一社会信用代码「91120116786375429R」与第1行重复" in lines
@@ -194,14 +180,14 @@ def test_a_read_only_folder_is_one_clear_line(tmp_path: Path, capsys: pytest.Cap
     else:
         folder = tmp_path / "locked"
         folder.mkdir(mode=0o500)
-    code, _, err = _run(capsys, "render", FORM, str(ROOT / "samples" / f"{FORM}.json"), "-o", str(folder / "x.docx"))
+    code, _, err = run_cli(capsys, "render", FORM, str(ROOT / "samples" / f"{FORM}.json"), "-o", str(folder / "x.docx"))
     assert code == 2 and err.count("\n") == 1 and "无法写入或读取" in err and "内部错误" not in err
 
 
 def test_deeply_nested_json_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "deep.json"
     path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
-    code, _, err = _run(capsys, "validate", FORM, str(path))
+    code, _, err = run_cli(capsys, "validate", FORM, str(path))
     assert code == 2 and err.count("\n") == 1 and "内部错误" not in err and str(path) in err or "嵌套" in err
 
 
@@ -222,14 +208,14 @@ def test_phone_numbers_as_offices_write_them(phone: str) -> None:
 def test_every_help_is_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ([], ["validate"], ["render"], ["decide"], ["extract"], ["batch"], ["normalize"],
                     ["office", "init"], ["template", "check"], ["convert"], ["skeleton"]):
-        code, out, _ = _run(capsys, *command, "--help")
+        code, out, _ = run_cli(capsys, *command, "--help")
         assert code == 0 and out.startswith("用法：") and "Show this message" not in out and "Usage" not in out
         assert "[选项]" in out and "[OPTIONS]" not in out
 
 
 def test_outputs_get_the_usual_permissions(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "x.docx"
-    assert _run(capsys, "render", FORM, str(ROOT / "samples" / f"{FORM}.json"), "-o", str(out))[0] == 0
+    assert run_cli(capsys, "render", FORM, str(ROOT / "samples" / f"{FORM}.json"), "-o", str(out))[0] == 0
     mask = os.umask(0)
     os.umask(mask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -19,21 +19,9 @@ from conftest import ROOT, changed, render_file, sample
 from test_ledger import EXAMPLES, FORM, OFFICE, RECOGNITION, REJECTION, applicant, variant
 
 import toolkit
-from toolkit.cli import main
 from toolkit.office import NumberingError, numbering
 
 DECIDED = ("--office", str(EXAMPLES / "ledger-office.toml"))
-
-
-@pytest.fixture
-def shenbao(capsys: pytest.CaptureFixture[str]):
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exit_info:
-            main(list(args))
-        captured = capsys.readouterr()
-        return exit_info.value.code, captured.out, captured.err
-
-    return run
 
 
 @pytest.fixture(scope="module")

@@ -35,8 +35,9 @@ constraints: $(BIN)/uv
 # alone out of the texlive-lang-chinese .deb into .fonts/fandol, without installing TeX. The marker makes a second
 # run instant; delete it to check again. LibreOffice Calc: the tests make real .xls and .ods sheets with it.
 # PostgreSQL: the ledger's tests start a throwaway server of their own (tests/test_ledger.py), never the system's.
+# Chromium: the web application's browser tests (Playwright drives Debian's build; no browser is downloaded).
 SYSTEM_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk fonts-noto-cjk-extra \
-                   fonts-arphic-gkai00mp poppler-utils fontconfig fonts-liberation postgresql
+                   fonts-arphic-gkai00mp poppler-utils fontconfig fonts-liberation postgresql chromium
 FONTS := .fonts
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -69,7 +70,8 @@ $(FONTS)/.installed:
 # a rejection notice decided from applications with the example office profile and each decision's facts;
 # 20 certificates from a sheet in one batch, merged and zipped; then the ledger (台账): the demo's own PDFs, one
 # submitted twice, a broken file and an ineligible application taken in, decided, exported to Excel and answered
-# with notices numbered by the ledger (a rerun issues nothing twice), every step shown by `ledger history`.
+# with notices numbered by the ledger (a rerun issues nothing twice), every step shown by `ledger history`; then the
+# web application on that ledger, toured in headless Chromium: a screenshot of each page in out/web/.
 demo: install
 	mkdir -p $(OUT)/validation $(OUT)/skeletons $(OUT)/documents
 	$(BIN)/shenbao forms | tee $(OUT)/forms.txt
@@ -123,8 +125,10 @@ demo: install
 		-o $(OUT)/ledger/notices/recognition --quiet  # again: issues nothing twice
 	$(BIN)/shenbao ledger list --db $(LEDGER)
 	$(BIN)/shenbao ledger history 1 --db $(LEDGER)
+	$(BIN)/python examples/web_tour.py --db $(LEDGER) --out $(OUT)/web  # shenbao serve, each page in Chromium
 	@echo "demo: reports, documents (.docx, .pdf, .png of page 1) and data read back from the PDFs in $(OUT)/;" \
-		"the ledger in $(LEDGER), exported to $(OUT)/ledger/ledger.xlsx, its notices in $(OUT)/ledger/notices/"
+		"the ledger in $(LEDGER), exported to $(OUT)/ledger/ledger.xlsx, its notices in $(OUT)/ledger/notices/;" \
+		"screenshots of the web application (shenbao serve) in $(OUT)/web/"
 
 lint: install
 	$(BIN)/ruff check toolkit tests bench

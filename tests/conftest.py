@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from webapp import browser, client, server  # noqa: F401  (the web application's fixtures, for every test)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -527,9 +527,11 @@ def template_check_command(template: str, form: Form) -> None:
     sys.exit(1 if findings else 0)
 
 
-from . import cli_ledger  # noqa: E402  the ledger's commands; toolkit.ledger (SQLAlchemy) is imported when they run
+# The ledger's commands (toolkit.ledger, SQLAlchemy, imported when they run), and shenbao serve and shenbao user
+# (FastAPI imported when serve runs).
+from . import cli_ledger, cli_web  # noqa: E402
 
-for _command in cli_ledger.commands():  # shenbao intake, shenbao ledger …
+for _command in [*cli_ledger.commands(), *cli_web.commands()]:  # shenbao intake, shenbao ledger, shenbao serve …
     cli.add_command(_command)
 
 

@@ -126,6 +126,8 @@ def check(target: Form | str, data: Any, stage: str = "application", file: str |
         findings += [_finding(target, section, "office.required", "", "error", "审核部门尚未填写")
                      for section in target.office_sections if fields.at(data, section) is None]
     breaches, flags = target.rules.evaluate(data)
+    if stage == "draft":  # a rule on a field not filled in yet (未说明…) is the draft's blank, not a finding
+        breaches = [b for b in breaches if fields.at(data, b.pointer) is not None]
     findings += [_finding(target, b.pointer, b.rule.id, b.rule.clause, "error" if b.rule.pending else b.rule.severity,
                           b.message, b.value, b.bound, b.rule.unit, b.rule.pending)
                  for b in breaches if stage == "office" or not b.rule.pending]

@@ -98,6 +98,12 @@ def intake(ledger: Ledger, target: Form | str, files: Sequence[Path], *, jobs: i
     return [outcomes[path] for path in files]
 
 
+def record(ledger: Ledger, target: Form, path: Path, digest: str | None,
+           result: Extraction | UnusableInput) -> Received:
+    """One file already read elsewhere (the web's reading process) into the ledger, as ``intake`` records it."""
+    return ledger.write(partial(_record, target=target, path=path, digest=digest, result=result))
+
+
 def _known(session: Session, target: Form, digests: list[str]) -> set[str]:
     if not digests:
         return set()

@@ -18,7 +18,8 @@ from .database import dumps, loads
 from .statuses import APPROVED, OPEN, REJECTED, RESUBMITTED, STATUSES, TO_CORRECT, TO_REVIEW, UNREADABLE
 
 __all__ = ["APPROVED", "OPEN", "REJECTED", "RESUBMITTED", "STATUSES", "TO_CORRECT", "TO_REVIEW", "UNREADABLE",
-           "Base", "Decision", "Event", "Finding", "JSONText", "Number", "Submission", "UTCDateTime", "now"]
+           "Base", "Decision", "Document", "Event", "Finding", "JSONText", "Job", "Login", "Number", "Receipt",
+           "Submission", "UTCDateTime", "User", "now"]
 
 
 class UTCDateTime(sa.TypeDecorator[dt.datetime]):
@@ -172,3 +173,81 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(sa.String(40))
     actor: Mapped[str | None] = mapped_column(sa.String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+
+
+class Document(Base):
+    """A file the ledger keeps: what an applicant uploaded or submitted (``kind`` ``submitted``), or what a job
+    made for the office (``kind`` ``job``: a zip of notices, an export) — its bytes, name and SHA-256."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("submissions.id", name="fk_documents_submission_id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(1000))
+    media_type: Mapped[str] = mapped_column(sa.String(200))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    size: Mapped[int]
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[dt.datetime]
+
+
+class Receipt(Base):
+    """The applicant's link to one submission: only the SHA-256 of its random token is kept, so that the ledger's
+    database alone gives no one a way in."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id", name="fk_receipts_submission_id"),
+                                               unique=True)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime]
+
+
+class User(Base):
+    """A member of the office's staff who signs in to the web application (``shenbao user add``): the password
+    kept only as its argon2 hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(500))
+    active: Mapped[bool]
+    created_at: Mapped[dt.datetime]
+
+
+class Login(Base):
+    """A signed-in browser: the SHA-256 of its session cookie, its CSRF token, and until when it holds."""
+
+    __tablename__ = "logins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", name="fk_logins_user_id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(sa.String(100))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+    user: Mapped[User] = relationship()
+
+
+class Job(Base):
+    """Long work the web application runs in the background (issuing a batch of notices, a PDF): who asked, how
+    far it is, and what came of it — a document, or the reason it failed."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    title: Mapped[str] = mapped_column(sa.String(1000))
+    state: Mapped[str] = mapped_column(sa.String(20), index=True)
+    done: Mapped[int]
+    total: Mapped[int]
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    requested_by: Mapped[str | None] = mapped_column(sa.String(200))
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("documents.id", name="fk_jobs_document_id"))
+    created_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]

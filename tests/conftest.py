@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pgserver import pg_url, postgres  # noqa: F401  (a PostgreSQL server of the tests' own, for every test)
 from webapp import browser, client, server  # noqa: F401  (the web application's fixtures, for every test)
 
 ROOT = Path(__file__).resolve().parent.parent

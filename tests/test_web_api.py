@@ -312,3 +312,20 @@ def test_shenbao_serve_answers_and_user_add_takes_no_password_argument(tmp_path:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_web_application_on_a_postgresql_ledger(tmp_path: Path, pg_url: str) -> None:
+    from fastapi.testclient import TestClient
+    from webapp import make_app
+
+    with TestClient(make_app(tmp_path, pg_url), base_url="https://testserver") as on_pg:
+        receipt = post(on_pg, f"/api/forms/{FORM}/submissions", sample(FORM)).json()
+        csrf = signed_in(on_pg)
+        (listed,) = on_pg.get("/api/staff/submissions").json()
+        assert listed["submission"] == receipt["submission"] and listed["status"] == "待审"
+        shown = on_pg.get(f"/api/staff/submissions/{receipt['submission']}").json()
+        docx_bytes = on_pg.get(shown["documents"][0]["url"]).content
+        assert docx.Document(io.BytesIO(docx_bytes)).paragraphs  # the kept file comes back whole (bytea)
+        decided = on_pg.post(f"/api/staff/submissions/{receipt['submission']}/decision",
+                             params={"verdict": "通过"}, headers={"x-csrf-token": csrf})
+        assert decided.status_code == 200, decided.text

@@ -25,12 +25,13 @@ CHROMIUM_ARGS = ["--lang=zh-CN", "--no-sandbox", "--disable-gpu", "--disable-qui
                  "--disable-dev-shm-usage"]
 
 
-def make_app(folder: Path, **settings: Any) -> Any:
+def make_app(folder: Path, db: str | Path | None = None, **settings: Any) -> Any:
+    """The application on the ledger ``db`` (a new SQLite file in ``folder`` by default) with the staff user."""
     from toolkit.ledger.store import Ledger
     from toolkit.ledger.users import add_user
     from toolkit.web import Settings, create_app
 
-    db = folder / "ledger.db"
+    db = db or folder / "ledger.db"
     with Ledger(db) as book:
         add_user(book, STAFF, PASSWORD)
     return create_app(Settings(db=db, office=OFFICE, **settings))

@@ -329,3 +329,28 @@ def test_the_web_application_on_a_postgresql_ledger(tmp_path: Path, pg_url: str)
         decided = on_pg.post(f"/api/staff/submissions/{receipt['submission']}/decision",
                              params={"verdict": "通过"}, headers={"x-csrf-token": csrf})
         assert decided.status_code == 200, decided.text
+
+
+def test_a_filled_word_file_or_sheet_is_imported_to_continue(client: Any) -> None:
+    import openpyxl
+
+    word = toolkit.render(FORM, sample(FORM))
+    answer = client.post(f"/api/forms/{FORM}/import", files={"file": ("申请书.docx", word)})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"] == json.loads(body(sample(FORM)))
+    book = openpyxl.Workbook()
+    book.active.append(["企业基本信息 · 企业名称", "enterprise.uscc", "企业联系人 · 姓名"])
+    book.active.append(["厦门某科技有限公司", "91350206MA31K8QX58", "林晓"])
+    book.active.append(["第二家", "", ""])
+    sheet = io.BytesIO()
+    book.save(sheet)
+    answer = client.post("/api/forms/xm-enterprise-profile/import", files={"file": ("企业.xlsx", sheet.getvalue())})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"] == {"enterprise": {"name": "厦门某科技有限公司", "uscc": "91350206MA31K8QX58"},
+                                     "contact": {"name": "林晓"}}
+    assert answer.json()["notes"] == ["表格有 2 行，只取第一行（第 2 行）"]
+    unknown = io.BytesIO()
+    book.active.cell(1, 1, "不是字段")
+    book.save(unknown)
+    refused = client.post("/api/forms/xm-enterprise-profile/import", files={"file": ("x.xlsx", unknown.getvalue())})
+    assert refused.status_code == 400 and "不是字段" in refused.json()["detail"]

@@ -3,12 +3,14 @@ and the lint catches what a user's edit can break."""
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import ROOT, form_ids
+from conftest import ROOT, form_ids, sample
 from docx import Document
 
 import toolkit
@@ -94,3 +96,24 @@ def test_a_user_template_renders_in_the_sandbox(tmp_path: Path) -> None:
     exhausting = _edited(tmp_path, form_id, "{{ center.uscc }}", "{{ range(10**9)|list|length }}")
     with pytest.raises(TemplateProblem):
         render(form_id, sample(form_id), tmp_path / "out.docx", template=exhausting)
+
+
+def test_template_new_starts_an_office_template_with_every_field_listed(tmp_path: Path, shenbao: Any) -> None:
+    from toolkit import fields
+
+    notice = "tj-high-tech-certificate"
+    out = tmp_path / "我们的证书.docx"
+    code, said, _ = shenbao("template", "new", notice, "-o", str(out))
+    assert code == 0 and "template check" in said
+    comments = zipfile.ZipFile(out).read("word/comments.xml").decode("utf-8")
+    for path, field in fields.fields(toolkit.form(notice)).items():
+        if field.is_leaf and "[]" not in path:
+            assert "{{ " + path in comments, path
+    assert shenbao("template", "check", str(out), "--form", notice)[0] == 0
+    data = sample(notice)
+    mine = Document(io.BytesIO(toolkit.render(notice, data, template=out.read_bytes())))
+    built_in = Document(io.BytesIO(toolkit.render(notice, data)))
+    assert [p.text for p in mine.paragraphs] == [p.text for p in built_in.paragraphs]  # the comment prints nothing
+    assert shenbao("template", "new", notice, "-o", str(out))[0] == 2  # never overwritten
+    code, _, said = shenbao("template", "new", "tj-high-tech-enterprise-application", "-o", str(tmp_path / "x.docx"))
+    assert code == 2 and "不是通知" in said

@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the type checker sees the modules themselves
         sheets,
         sinks,
         template_check,
+        template_new,
         terminal_text,
         validation,
     )
@@ -55,7 +56,8 @@ else:
     batching, catalogue, convert, decision, extraction, fields, files, office, reading, rendering, sheets, sinks = (
         _Module(name) for name in ("batching", "catalogue", "convert", "decision", "extraction", "fields", "files",
                                    "office", "reading", "rendering", "sheets", "sinks"))
-    template_check, terminal_text, validation = (_Module(n) for n in ("template_check", "terminal_text", "validation"))
+    template_check, template_new, terminal_text, validation = (
+        _Module(n) for n in ("template_check", "template_new", "terminal_text", "validation"))
 STAGES = ("draft", "application", "office")  # validation.STAGES, named here so that --help imports nothing
 
 _CLICK_WORDS = {  # click's own words, in Chinese: the command speaks to Chinese clerks
@@ -525,6 +527,19 @@ def template_check_command(template: str, form: Form) -> None:
     if not findings:
         click.echo(f"✓ {template}：模板与表单 {form.id} 一致")
     sys.exit(1 if findings else 0)
+
+
+@template_group.command("new")
+@click.argument("notice", type=FORM, metavar="通知ID")
+@click.option("-o", "--output", required=True, metavar="模板.docx", help="要生成的模板文件（.docx）。")
+def template_new_command(notice: Form, output: str) -> None:
+    """生成本机关自己的通知或证书模板的起点：内置版式，首行批注列出全部字段的标记，供在 Word 中修改。"""
+    out = _output(output, ".docx")
+    if out.exists():
+        raise UnusableInput(output, "文件已存在，不会覆盖；请换一个文件名或先移走它 (exists)")
+    files.write_bytes(out, template_new.starting_template(notice))
+    click.echo(f"已生成 {output}：在 Word 中修改版式和措辞（标记见首行批注），然后用 shenbao template check {output} "
+               f"--form {notice.id} 检查，用 --template {output} 批量生成")
 
 
 # The ledger's commands (toolkit.ledger, SQLAlchemy, imported when they run), and shenbao serve and shenbao user

@@ -27,7 +27,8 @@ def starting_template(target: Form | str) -> bytes:
 
     target = form(target)
     if not target.is_notice:
-        raise UnusableInput(target.id, f"{target.title}不是通知：自己的模板用于通知和证书（表单请用 render --template）")
+        raise UnusableInput(target.id, f"{target.title}不是通知：自己的模板用于通知和证书"
+                                       "（表单请用 render --template）")
     document = docx.Document(io.BytesIO(template_source(target)))
     anchor = next((p for p in document.paragraphs if p.runs), None)
     if anchor is None:

@@ -1,14 +1,20 @@
 """.docx → PDF through LibreOffice, with the customary Chinese font names rendered in the open fonts that
-fonts/fonts.conf maps them to. Needs LibreOffice, poppler-utils and the fonts: `make system` installs them, and a
-machine without them fails here rather than skipping."""
+fonts/fonts.conf maps them to; through the pool of long-lived LibreOffice workers (reused, replaced when killed or
+hung, gone at exit) and through the plain soffice call without it. Needs LibreOffice, python3-uno, poppler-utils
+and the fonts: `make system` installs them, and a machine without them fails here rather than skipping."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pdfplumber
@@ -21,6 +27,8 @@ from docx.shared import Mm, Pt
 from toolkit import convert
 from toolkit.convert import soffice_path, to_pdf, to_png
 from toolkit.errors import ConversionError
+from toolkit.lean_docx import lean_copy
+from toolkit.office_pool import OfficePool
 
 # East-Asian font of each line → how the PostScript name of the face the PDF must embed starts, as pdffonts shows
 # it. AR PL KaitiM GB is GBZenKai-Medium; the CFF inside the Noto CJK collections is shared by their JP/KR/SC/TC
@@ -32,7 +40,7 @@ LINES = [
     ("仿宋_GB2312", "仿宋正文办发书认，2024年11月8日。", 16, r"FandolFang-Regular"),
 ]
 LATIN = r"LiberationSerif"  # the digits, set in Times New Roman
-HINT = "run `make system` (installs LibreOffice, poppler-utils and the fonts, FandolFang into .fonts/)"
+HINT = "run `make system` (installs LibreOffice, python3-uno, poppler-utils and the fonts, FandolFang into .fonts/)"
 
 
 def make_docx(path: Path, title: str = LINES[0][1]) -> Path:
@@ -165,8 +173,11 @@ def test_parallel_processes_do_not_collide(tmp_path: Path) -> None:
             assert f"通知{i}" in squeeze(pdf.pages[0].extract_text())
 
 
-def test_a_timeout_is_an_error_and_the_next_run_works(tmp_path: Path) -> None:
+def test_a_timeout_is_an_error_and_the_next_run_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain call: no LibreOffice starts in 0.05 s (a worker may convert a small document in that time; a hung
+    worker is below)."""
     doc = make_docx(tmp_path / "慢.docx")
+    monkeypatch.setenv("SHENBAO_OFFICE_WORKERS", "0")
     with pytest.raises(ConversionError, match=r"慢\.docx.*longer than"):
         to_pdf([doc], timeout=0.05)
     assert not doc.with_suffix(".pdf").exists()
@@ -178,3 +189,200 @@ def test_missing_libreoffice_says_how_to_install_it(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(convert, "_DEBIAN_SOFFICE", tmp_path / "soffice")
     with pytest.raises(ConversionError, match="make system"):
         to_pdf([make_docx(tmp_path / "x.docx")])
+
+
+# --- the pool of LibreOffice workers ----------------------------------------------------------------------------
+
+def the_pool() -> OfficePool:
+    """This process's pool (the one ``to_pdf`` uses); fails when there can be none (python3-uno missing)."""
+    pool = convert.office_pool()
+    if pool is None:
+        pytest.fail(f"no pool of LibreOffice workers: {HINT}")
+    return pool
+
+
+@pytest.fixture
+def own_pool(tmp_path: Path) -> Iterator[OfficePool]:
+    """A pool of one worker of the test's own, beside the process's, with the process's fonts."""
+    pool = OfficePool(tmp_path / "pool", soffice_path(), {**os.environ, "FONTCONFIG_FILE": str(convert.font_config())})
+    if pool.unavailable:
+        pytest.fail(f"no pool of LibreOffice workers ({pool.unavailable}): {HINT}")
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+def process_gone(pid: int) -> bool:
+    """No such process, or not any more (a zombie would still show as state Z)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state == "X"
+
+
+def children(pid: int) -> list[str]:
+    """The LibreOffice processes and workers among the children of ``pid`` (other tests may have servers)."""
+    found = subprocess.run(["pgrep", "-a", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [line for line in found.splitlines() if "soffice" in line or "office_worker" in line]
+
+
+def fonts_of(pdf: Path) -> str:
+    return subprocess.run([tool("pdffonts"), str(pdf)], capture_output=True, text=True, check=True).stdout
+
+
+def test_the_pool_converts_with_the_fonts_embedded(tmp_path: Path) -> None:
+    pool = the_pool()
+    started = pool.started
+    pdf = to_pdf([make_docx(tmp_path / "池.docx")])[0]
+    assert pool.started <= started + 1 and pool.pids(), "converted without the pool"
+    listing = fonts_of(pdf)
+    for font, _, _, embedded in LINES:
+        line = next((x for x in listing.splitlines() if re.search(rf"\+{embedded}", x)), None)
+        assert line is not None, f"{font}: no {embedded} in the PDF ({HINT})\n{listing}"
+        assert line.split()[-5:-3] == ["yes", "yes"], f"{font}: {embedded} not embedded as a subset\n{listing}"
+    assert re.search(rf"\+{LATIN}", listing)
+    assert convert.pdf_of(make_docx(tmp_path / "b.docx").read_bytes()).startswith(b"%PDF-")
+
+
+def test_the_pool_reuses_its_worker(own_pool: OfficePool, tmp_path: Path) -> None:
+    doc = make_docx(tmp_path / "a.docx")
+    assert own_pool.convert(doc, tmp_path / "1.pdf", 60) is None
+    first = own_pool.pids()
+    assert own_pool.convert(doc, tmp_path / "2.pdf", 60) is None
+    assert own_pool.pids() == first and len(first) == 1 and own_pool.started == 1
+    assert (tmp_path / "1.pdf").read_bytes().startswith(b"%PDF-") and (tmp_path / "2.pdf").stat().st_size > 0
+
+
+def test_a_killed_worker_is_replaced(own_pool: OfficePool, tmp_path: Path) -> None:
+    doc = make_docx(tmp_path / "a.docx")
+    assert own_pool.convert(doc, tmp_path / "1.pdf", 60) is None
+    [office] = own_pool.pids()
+    os.kill(office, signal.SIGKILL)
+    assert own_pool.convert(doc, tmp_path / "2.pdf", 60) is None  # tried again on a new worker
+    assert own_pool.started == 2 and own_pool.pids() != [office]
+    assert process_gone(office)  # reaped, no zombie
+    with pdfplumber.open(tmp_path / "2.pdf") as pdf:
+        assert "仿宋正文" in squeeze(pdf.pages[0].extract_text())
+
+
+def test_a_hung_document_times_out_and_the_pool_recovers(tmp_path: Path) -> None:
+    """A stopped LibreOffice never answers: the document fails after its timeout, the office is killed and
+    reaped, and the next document gets a new worker."""
+    doc = make_docx(tmp_path / "挂起.docx")
+    to_pdf([doc])
+    pool = the_pool()
+    [office] = pool.pids()
+    os.kill(office, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ConversionError, match=r"挂起\.docx.*longer than 2 s"):
+            to_pdf([doc], timeout=2)
+        assert time.monotonic() - started < 15
+    finally:
+        if not process_gone(office):
+            os.kill(office, signal.SIGCONT)
+    assert process_gone(office)
+    doc.with_suffix(".pdf").unlink()
+    assert to_pdf([doc]) == [doc.with_suffix(".pdf")]
+    assert pool.pids() and pool.pids() != [office]
+
+
+def test_several_workers_convert_at_once(tmp_path: Path) -> None:
+    docs = [make_docx(tmp_path / f"多{i}.docx", f"关于认定办发书的通知{i}") for i in range(4)]
+    try:
+        made = convert.to_pdf_many(docs, jobs=2)
+        pool = the_pool()
+        assert pool.size == 2 and len(pool.pids()) == 2
+    finally:
+        convert.close_pool()  # the rest of the tests go back to one worker
+    assert made == [d.with_suffix(".pdf") for d in docs]
+    for i, pdf in enumerate(made):
+        with pdfplumber.open(pdf) as opened:
+            assert f"通知{i}" in squeeze(opened.pages[0].extract_text())
+
+
+def test_no_libreoffice_remains_after_shutdown(tmp_path: Path) -> None:
+    doc = make_docx(tmp_path / "a.docx")
+    to_pdf([doc])
+    offices = the_pool().pids()
+    assert offices and children(os.getpid())  # the worker
+    convert.close_pool()
+    assert all(process_gone(pid) for pid in offices)
+    assert children(os.getpid()) == []
+    script = ("import os, sys; from pathlib import Path; from toolkit import convert; "
+              "convert.to_pdf_many([Path(sys.argv[1]), Path(sys.argv[2])], jobs=2); "
+              "print(*convert.office_pool().pids())")
+    second = make_docx(tmp_path / "b.docx")
+    run = subprocess.run([sys.executable, "-c", script, str(doc), str(second)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    pids = [int(p) for p in run.stdout.split()]
+    assert len(pids) == 2 and all(process_gone(pid) for pid in pids)  # stopped at exit (atexit)
+    assert children(os.getpid()) == []
+
+
+def test_without_python3_uno_the_plain_call_converts(tmp_path: Path) -> None:
+    """The toolkit's own Python has no uno: as the system Python would be without python3-uno. The
+    conversion takes the plain soffice call and says so once."""
+    docs = [make_docx(tmp_path / f"{i}.docx") for i in range(2)]
+    script = ("import logging, sys; from pathlib import Path; from toolkit import convert; "
+              "logging.basicConfig(level=logging.INFO, format='%(name)s: %(message)s'); "
+              "[convert.to_pdf([Path(p)]) for p in sys.argv[1:]]; print(convert.office_pool())")
+    for env in ({"SHENBAO_OFFICE_PYTHON": sys.executable}, {"SHENBAO_OFFICE_WORKERS": "0"}):
+        run = subprocess.run([sys.executable, "-c", script, *map(str, docs)], cwd=ROOT, capture_output=True,
+                             text=True, timeout=180, env={**os.environ, **env})
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.strip() == "None"
+        said = [line for line in run.stderr.splitlines() if line.startswith("shenbao.office")]
+        assert len(said) == 1 and "each conversion starts soffice" in said[0], run.stderr
+        for doc in docs:
+            assert doc.with_suffix(".pdf").read_bytes().startswith(b"%PDF-")
+            doc.with_suffix(".pdf").unlink()
+
+
+# --- lean copies: the styles nothing uses are not converted -------------------------------------------------
+
+def test_a_lean_copy_keeps_the_styles_in_use(tmp_path: Path) -> None:
+    doc = Document()
+    doc.add_paragraph("标题", style="Heading 1")  # Heading 1 → based on Normal, linked to Heading 1 Char
+    doc.add_paragraph("正文")
+    doc.save(str(tmp_path / "a.docx"))
+    assert lean_copy(tmp_path / "a.docx", tmp_path / "lean.docx")
+    with zipfile.ZipFile(tmp_path / "a.docx") as archive:
+        before = set(re.findall(r'w:styleId="([^"]+)"', archive.read("word/styles.xml").decode()))
+    with zipfile.ZipFile(tmp_path / "lean.docx") as archive:
+        after = set(re.findall(r'w:styleId="([^"]+)"', archive.read("word/styles.xml").decode()))
+        assert archive.namelist() == zipfile.ZipFile(tmp_path / "a.docx").namelist()
+    assert {"Heading1", "Normal", "Heading1Char", "DefaultParagraphFont", "TableNormal"} <= after < before
+    assert "Title" in before and "Title" not in after and len(after) < 15
+
+
+def test_a_lean_copy_is_not_made_when_styles_are_named_by_fields(tmp_path: Path) -> None:
+    doc = make_docx(tmp_path / "a.docx")
+    with zipfile.ZipFile(doc) as source, zipfile.ZipFile(tmp_path / "toc.docx", "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"<w:body>", b'<w:body><w:p><w:r><w:instrText xml:space="preserve"> TOC \\o '
+                                                  b'"1-3" </w:instrText></w:r></w:p>', 1)
+            target.writestr(item, data)
+    assert not lean_copy(tmp_path / "toc.docx", tmp_path / "lean.docx")
+    assert not lean_copy(tmp_path / "missing.docx", tmp_path / "lean.docx")
+    assert not (tmp_path / "lean.docx").exists()
+
+
+@pytest.mark.parametrize("form_id", ["tj-high-tech-certificate", "tj-high-tech-enterprise-application"])
+def test_a_lean_copy_renders_the_same_pages(form_id: str, own_pool: OfficePool, tmp_path: Path) -> None:
+    from conftest import render_file, sample
+
+    doc = render_file(form_id, sample(form_id), tmp_path / "full.docx")
+    assert lean_copy(doc, tmp_path / "lean.docx")
+    pages = {}
+    for name in ("full", "lean"):
+        assert own_pool.convert(tmp_path / f"{name}.docx", tmp_path / f"{name}.pdf", 120) is None
+        subprocess.run([tool("pdftoppm"), "-r", "100", "-png", str(tmp_path / f"{name}.pdf"),
+                        str(tmp_path / name)], check=True)
+        pages[name] = [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tmp_path.glob(f"{name}-*.png"))]
+    assert pages["full"] and pages["full"] == pages["lean"]

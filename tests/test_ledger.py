@@ -368,6 +368,6 @@ def test_the_commands_on_a_postgresql_url(pg_url: str, inbox: dict[str, Path],
             main(args)
         assert exit_info.value.code == code
     out = capsys.readouterr().out
-    assert "已是最新版本（0003）" in out and "postgresql+psycopg://postgres@/" in out
+    assert "已是最新版本（0004）" in out and "postgresql+psycopg://postgres@/" in out
     listed = json.loads(out[out.index("["):])
     assert [(item["id"], item["status"]) for item in listed] == [(1, "待审"), (2, "无法读取")]

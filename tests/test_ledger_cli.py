@@ -256,4 +256,4 @@ def test_the_wheel_carries_the_migrations_and_migrates(tmp_path: Path) -> None:
     work.mkdir()
     done = subprocess.run([sys.executable, "-c", script, "ledger", "upgrade", "--db", "台账.db"], cwd=work,
                           capture_output=True, text=True)
-    assert (done.returncode, done.stdout) == (0, "台账 台账.db：已从 空数据库 升级到 0003\n"), done.stderr
+    assert (done.returncode, done.stdout) == (0, "台账 台账.db：已从 空数据库 升级到 0004\n"), done.stderr

@@ -183,11 +183,13 @@ def _written(paths: list[Path], note: str = "") -> None:
         click.echo(f"已生成 {path}{note}")
 
 
-def _save_docx(out: Path, document: bytes, pdf: bool) -> list[Path]:
-    """Write the .docx (and, with ``pdf``, its PDF beside it) atomically; the paths written."""
+def _save_docx(out: Path, document: bytes, pdf: bool, signer: Any = None) -> list[Path]:
+    """Write the .docx (and, with ``pdf``, its PDF beside it, signed by ``signer`` if given) atomically; the paths
+    written."""
     written = [files.write_bytes(out, document)]
     if pdf:
-        written.append(files.write_bytes(out.parent / f"{out.stem}.pdf", convert.pdf_of(document)))
+        made = convert.pdf_of(document)
+        written.append(files.write_bytes(out.parent / f"{out.stem}.pdf", signer.sign(made) if signer else made))
     return written
 
 
@@ -309,14 +311,25 @@ def _template(path: str | None) -> bytes | None:
               help="本次决定的事项（.json 或 .toml：文号、日期、证书编号等，通知中的任何字段；"
                    "一份完整的通知 JSON 也可单独使用）。")
 @click.option("--pdf", is_flag=True, help="同时在旁边生成 PDF。")
+@click.option("--sign", is_flag=True, help="给生成的 PDF 加数字签名（须 --key；隐含 --pdf）。")
+@click.option("--key", metavar="机关.p12", help="与 --sign 同用：本机关的签名密钥（PKCS#12）。")
+@click.option("--password-file", metavar="文件", help="与 --sign 同用：从此文件的第一行读取密钥密码。")
 def decide_command(form: Form, application: str, output: str, office_file: str | None, decision_file: str | None,
-                   pdf: bool) -> None:
+                   pdf: bool, sign: bool, key: str | None, password_file: str | None) -> None:
     """对申请作出决定：符合条件时生成批准通知，不符合时生成列明每项未通过条款的不予通过通知。
 
-    本机关填写的部分只取自 --office 和 --decision，本工具不会编造任何一项。
+    本机关填写的部分只取自 --office 和 --decision，本工具不会编造任何一项。有 --office 时通知印有验证码和二维码
+    （文号和通知数据的 SHA-256 前几位）；--sign 给 PDF 加数字签名。
     退出码：0 已生成批准通知；1 已生成不予通过通知；2 未生成任何文件（尚有待办事项、本机关填写的部分不完整，
     或文件无法使用）。"""
     out = _output(output, ".docx", application, office_file, decision_file)
+    if sign != bool(key):
+        raise click.UsageError("--sign 与 --key 须同用：--sign --key 机关.p12")
+    signer = None
+    if sign and key:
+        from .cli_signing import signer as load_signer
+
+        signer = load_signer(key, password_file)
     data = _load(application)
     profile = _load(office_file) if office_file else {}
     facts = _load(decision_file) if decision_file else {}
@@ -329,7 +342,12 @@ def decide_command(form: Form, application: str, output: str, office_file: str |
     assert decided.notice is not None and decided.notice_report is not None
     if decided.document is None:
         _refuse_notice(decided, office_file, decision_file)
-    _written(_save_docx(out, decided.document, pdf), f"（{decided.words}：{decided.notice.title}）")
+    document = decided.document
+    if office_file:  # an issued notice: its verification code beside the signatory
+        from .verification_code import issued
+
+        document = issued(decided.notice, decided.data, document, profile)
+    _written(_save_docx(out, document, pdf or sign, signer), f"（{decided.words}：{decided.notice.title}）")
     sys.exit(0 if decided.approved else 1)
 
 
@@ -542,12 +560,14 @@ def template_new_command(notice: Form, output: str) -> None:
                f"--form {notice.id} 检查，用 --template {output} 批量生成")
 
 
-# The ledger's commands (toolkit.ledger, SQLAlchemy, imported when they run), and shenbao serve and shenbao user
-# (FastAPI imported when serve runs).
-from . import cli_ledger, cli_web  # noqa: E402
+# The ledger's commands (toolkit.ledger, SQLAlchemy, imported when they run), shenbao sign, verify and office keygen
+# (pyHanko imported when they run), and shenbao serve and shenbao user (FastAPI imported when serve runs).
+from . import cli_ledger, cli_signing, cli_web  # noqa: E402
 
-for _command in [*cli_ledger.commands(), *cli_web.commands()]:  # shenbao intake, shenbao ledger, shenbao serve …
+for _command in [*cli_ledger.commands(), *cli_signing.commands(), *cli_web.commands()]:  # intake, ledger, sign …
     cli.add_command(_command)
+for _command in cli_signing.office_commands():  # shenbao office keygen
+    office_group.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,5 +1,5 @@
-"""The ledger's commands: ``shenbao intake`` and ``shenbao ledger list|show|decide|export|history|upgrade``, and the
-``--from-ledger`` branch of ``shenbao batch``. A front end like ``cli`` (which registers these commands): it
+"""The ledger's commands: ``shenbao intake`` and ``shenbao ledger list|show|decide|export|history|revoke|upgrade``,
+and the ``--from-ledger`` branch of ``shenbao batch``. A front end like ``cli`` (which registers these commands): it
 parses, reads and writes files, prints and sets the exit code; the ledger (``toolkit.ledger``, SQLAlchemy) is
 imported only when a command runs.
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 DB_HELP = ("台账数据库：SQLite 文件路径，或 SQLAlchemy 地址（如 postgresql://用户@主机/库名，供多人共用）；"
            "也可用环境变量 SHENBAO_DB 指定。")
 KINDS = {"intake": "收件", "duplicate": "再次收到", "resubmitted": "重新提交", "review": "审核填写",
-         "refused": "未予记录", "decision": "决定", "number": "分配编号", "issued": "发出通知"}
+         "refused": "未予记录", "decision": "决定", "number": "分配编号", "issued": "发出通知", "revoked": "撤销"}
 SEVERITY = {"error": "错误", "warning": "警告", "note": "提示"}
 
 
@@ -363,7 +363,10 @@ def _event_text(event: Event) -> str:
     if kind == "number":
         return f"{_field_title(d.get('notice'), d.get('field'))}：{d.get('text')}（{d.get('notice')}）"
     if kind == "issued":
-        return f"{d.get('notice')} {d.get('file')}（SHA-256 {str(d.get('sha256'))[:16]}…）"
+        code = f"，验证码 {d['code']}" if d.get("code") else ""
+        return f"{d.get('notice')} {d.get('file')}（SHA-256 {str(d.get('sha256'))[:16]}…{code}）"
+    if kind == "revoked":
+        return f"撤销 {d.get('number')}：{d.get('reason')}"
     return json.dumps(d, ensure_ascii=False)
 
 
@@ -377,6 +380,26 @@ def _field_title(notice: Any, path: Any) -> str:
         return title(form(str(notice)), pointer(str(path)))
     except (ShenbaoError, KeyError):
         return str(path)
+
+
+@ledger_group.command("revoke")
+@click.argument("number", metavar="编号")
+@click.option("--reason", required=True, metavar="理由", help="撤销的理由（记入台账；查验页面只显示已撤销及日期）。")
+@click.option("--by", "by", metavar="姓名", help="作出撤销的人。")
+@_db_option
+def revoke_command(number: str, reason: str, by: str | None, db: str) -> None:
+    """撤销已发出的通知或证书（按发文字号、证书编号或验证码）：此后查验时显示为已撤销。"""
+    from .ledger.verifying import NotRevocable, revoke
+
+    with _open(db) as ledger:
+        try:
+            record = revoke(ledger, number, reason, by)
+        except NotRevocable as exc:
+            click.echo(f"shenbao: {exc}", err=True)
+            sys.exit(2)
+    to = record.to or "（未记）"
+    click.echo(f"已撤销：{record.title} {record.number}（发给{to}，第 {record.submission} 号申请），"
+               f"理由：{reason.strip()}")
 
 
 @ledger_group.command("upgrade")

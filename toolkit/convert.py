@@ -1,7 +1,14 @@
 """Rendered .docx → PDF with LibreOffice headless, in the open fonts that stand in for the customary Chinese ones.
 
-Many documents go through ONE ``soffice --convert-to pdf`` call (LibreOffice's start-up is most of the cost of one
-document), each PDF lands atomically beside its .docx (or in ``out_dir``), and ``to_png`` renders a page to look at.
+Documents go to a pool of long-lived LibreOffice workers (``office_pool``: LibreOffice's start-up is most of the
+cost of one document, so it is paid once a process, not once a call): one worker by default, started by the first
+conversion, ``$SHENBAO_OFFICE_WORKERS`` of them (and ``jobs`` for ``to_pdf_many``) when several documents or
+threads convert at once; each document has a timeout, a worker that hangs or dies is replaced, and the workers
+are stopped when the process exits. The workers speak UNO, so they run under the Python that has it (Debian's
+``python3-uno``, for ``/usr/bin/python3``): without it — or with ``SHENBAO_OFFICE_WORKERS=0`` — many documents
+go through ONE ``soffice --convert-to pdf`` call instead, as before (the log says so once, at INFO of
+``shenbao.office``). Either way each PDF lands atomically beside its .docx (or in ``out_dir``), and ``to_png``
+renders a page to look at.
 
 How fonts are found. A .docx keeps the customary names (仿宋_GB2312, 楷体_GB2312, 黑体, 方正小标宋简体, Times New
 Roman). ``fonts/fonts.conf`` (``toolkit/fonts/fonts.conf`` in a wheel) maps them with strong bindings to FandolFang,
@@ -13,15 +20,18 @@ installed — and includes the shipped alias file, so the same code works from t
 wheel. soffice runs with ``FONTCONFIG_FILE`` pointing at it. A font that is missing is not an error here: fontconfig
 falls back to another face, which the tests catch with ``pdffonts``.
 
-The same work folder holds the process's own LibreOffice profile (``-env:UserInstallation``), so parallel processes
-never share one (LibreOffice would hand the job to the other instance); calls within a process take turns. The
-folder is removed when the process exits.
+The same work folder holds the process's own LibreOffice profiles (``-env:UserInstallation``: the plain call's,
+and one a worker), so parallel processes never share one (LibreOffice would hand the job to the other instance);
+plain calls within a process take turns. Every new profile starts as a copy of a seed kept in the user's cache
+(see ``office_pool``), which spares LibreOffice setting one up. The folder is removed when the process exits, after
+the workers have stopped.
 """
 
 from __future__ import annotations
 
 import atexit
 import errno
+import logging
 import os
 import shutil
 import signal
@@ -30,10 +40,13 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from html import escape
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from .errors import ConversionError
+from .lean_docx import lean_copy
+from .office_pool import OfficePool, Unavailable, keep_seed, seed_folder, seed_profile
 from .resources import data_dir
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -41,8 +54,13 @@ _FONT_DIRS = (_PACKAGE.parent / ".fonts", Path("/usr/share/texlive/texmf-dist/fo
 _DEBIAN_SOFFICE = Path("/usr/lib/libreoffice/program/soffice")
 _INSTALL_HINT = "`make system` installs LibreOffice, poppler-utils and the fonts"
 
-_lock = threading.RLock()  # one soffice at a time per process: they share its profile
+DOCUMENT_SECONDS = 120.0  # the longest one document may take in a worker, in ``to_pdf_many``
+
+log = logging.getLogger("shenbao.office")
+_lock = threading.RLock()  # one plain soffice call at a time per process: they share its profile
 _work: tuple[int, Path] | None = None  # (pid, folder): a forked child makes its own
+_pool: tuple[int, OfficePool] | None = None  # (pid, pool): likewise
+_said: set[str] = set()
 
 
 def soffice_path() -> Path:
@@ -63,8 +81,8 @@ def font_config() -> Path:
 def _fontconfig_text() -> str:
     dirs = [Path(d) for d in os.environ.get("SHENBAO_FONTS_DIR", "").split(os.pathsep) if d] + list(_FONT_DIRS)
     lines = ['<?xml version="1.0"?>', '<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">', "<fontconfig>"]
-    lines += [f"  <dir>{escape(str(d.resolve()))}</dir>" for d in dirs if d.is_dir()]
-    lines += [f"  <include>{escape(str(data_dir('fonts') / 'fonts.conf'))}</include>", "</fontconfig>", ""]
+    lines += [f"  <dir>{escape(str(d.resolve()), quote=False)}</dir>" for d in dirs if d.is_dir()]
+    lines += [f"  <include>{escape(str(data_dir('fonts') / 'fonts.conf'), quote=False)}</include>", "</fontconfig>", ""]
     return "\n".join(lines)
 
 
@@ -73,11 +91,20 @@ def _work_dir() -> Path:
     global _work
     with _lock:
         if _work is None or _work[0] != os.getpid():
-            folder = Path(tempfile.mkdtemp(prefix="shenbao-soffice-"))
+            folder = Path(tempfile.mkdtemp(prefix="shenbao-soffice-", dir=_scratch()))
             (folder / "fonts.conf").write_text(_fontconfig_text(), encoding="utf-8")
             _work = (os.getpid(), folder)
             atexit.register(_remove, os.getpid(), folder)
         return _work[1]
+
+
+def _scratch() -> str | None:
+    """A folder in memory for the work folder, if there is one to write in (``$XDG_RUNTIME_DIR``, /dev/shm):
+    profiles are written and thrown away there, and on some disks removing even a few files takes a while."""
+    for candidate in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
+        if candidate and os.path.isdir(candidate) and os.access(candidate, os.W_OK | os.X_OK):
+            return candidate
+    return None  # the system's temporary folder
 
 
 def _remove(pid: int, folder: Path) -> None:
@@ -85,14 +112,76 @@ def _remove(pid: int, folder: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def office_workers() -> int:
+    """How many LibreOffice workers a process may run at once: ``$SHENBAO_OFFICE_WORKERS`` (1 if unset; 0: none,
+    every conversion is a plain soffice call)."""
+    try:
+        return max(0, int(os.environ.get("SHENBAO_OFFICE_WORKERS", "1")))
+    except ValueError:
+        return 1
+
+
+def office_pool(workers: int = 0) -> OfficePool | None:
+    """This process's pool of LibreOffice workers (grown to ``workers`` if more), or None when conversions take
+    the plain soffice call: ``SHENBAO_OFFICE_WORKERS=0``, or no Python with the UNO bridge (python3-uno).
+
+    No worker starts here: the first conversion starts one."""
+    global _pool
+    if (size := office_workers()) == 0:
+        _say_once("SHENBAO_OFFICE_WORKERS=0: each conversion starts soffice")
+        return None
+    with _lock:
+        if _pool is None or _pool[0] != os.getpid():
+            work = _work_dir()
+            pool = OfficePool(work, soffice_path(), {**os.environ, "FONTCONFIG_FILE": str(work / "fonts.conf")},
+                              size)
+            _pool = (os.getpid(), pool)
+            atexit.register(_close_pool, os.getpid(), pool)
+        pool = _pool[1]
+    if pool.unavailable:
+        _say_once(f"no LibreOffice workers ({pool.unavailable}; `make system` installs python3-uno): each "
+                  "conversion starts soffice")
+        return None
+    pool.grow(workers)
+    return pool
+
+
+def close_pool() -> None:
+    """Stop this process's LibreOffice workers and wait for them (done at exit); the next conversion starts
+    a new pool."""
+    global _pool
+    with _lock:
+        current, _pool = _pool, None
+    if current is not None and current[0] == os.getpid():
+        current[1].close()
+
+
+def _close_pool(pid: int, pool: OfficePool) -> None:
+    if os.getpid() == pid:
+        pool.close()
+
+
+def _say_once(message: str) -> None:
+    if message not in _said:
+        _said.add(message)
+        log.info("%s", message)
+
+
 def to_pdf(docx_paths: Sequence[Path], out_dir: Path | None = None, timeout: float = 120) -> list[Path]:
-    """Convert the documents in one LibreOffice run; the PDFs, in the order given, beside each file or in ``out_dir``.
+    """Convert the documents, the PDFs in the order given, beside each file or in ``out_dir``.
 
     Every PDF that converts is written, even when others do not; then ``ConversionError`` names each file that
-    failed and why (missing, not a .docx — LibreOffice would render any bytes as plain text —, not loadable).
-    ``timeout`` bounds one LibreOffice run, all its documents together (documents of the same name from different
-    folders need a run each).
+    failed and why (missing, not a .docx — LibreOffice would render any bytes as plain text —, not loadable, too
+    slow). ``timeout`` bounds each document in a worker — or one plain LibreOffice run, all its documents together
+    (documents of the same name from different folders need a run each), when there are no workers.
     """
+    return _to_pdf(docx_paths, out_dir, timeout, 0, plain=True)
+
+
+def _to_pdf(docx_paths: Sequence[Path], out_dir: Path | None, timeout: float, workers: int,
+            plain: bool) -> list[Path]:
+    """``to_pdf`` on the pool grown to ``workers``; without a pool, the plain call if ``plain``, else
+    ``Unavailable``."""
     sources = [Path(p).resolve() for p in docx_paths]
     target_of = {s: (Path(out_dir).resolve() if out_dir else s.parent) / f"{s.stem}.pdf" for s in sources}
     owner: dict[Path, Path] = {}
@@ -100,25 +189,20 @@ def to_pdf(docx_paths: Sequence[Path], out_dir: Path | None = None, timeout: flo
         if owner.setdefault(target, source) != source:
             raise ConversionError(str(source), f"would overwrite {target}, the PDF of {owner[target]}")
     failed = {s: reason for s in target_of if (reason := _unusable(s))}
-    rounds: list[dict[str, Path]] = []  # soffice names its output after the stem: one stem per run
-    for source in [s for s in target_of if s not in failed]:
-        free = next((r for r in rounds if source.stem not in r), None)
-        if free is None:
-            rounds.append(free := {})
-        free[source.stem] = source
-    with _lock:
-        for batch in rounds:
-            made, output = _convert(soffice_path(), list(batch.values()), timeout)
-            said = " / ".join(line for line in output.splitlines() if "rror" in line) or "no message"
-            try:
-                for source in batch.values():
-                    pdf = made / f"{source.stem}.pdf"
-                    if pdf.is_file() and pdf.stat().st_size > 0:
-                        _publish(pdf, target_of[source])
-                    else:
-                        failed[source] = f"LibreOffice wrote no PDF ({said})"
-            finally:
-                shutil.rmtree(made, ignore_errors=True)
+    todo = [s for s in target_of if s not in failed]
+    if todo:
+        soffice = soffice_path()
+        pool = office_pool(workers)
+        try:
+            if pool is None:
+                raise Unavailable("no pool")
+            pool.prestart()
+            failed |= _through_pool(pool, todo, target_of, timeout)
+        except Unavailable:
+            if not plain:
+                raise
+            office_pool()  # says once why not
+            failed |= _plain(soffice, todo, target_of, timeout)
     if failed:
         ordered = [s for s in target_of if s in failed]
         if len(ordered) == 1:
@@ -127,13 +211,80 @@ def to_pdf(docx_paths: Sequence[Path], out_dir: Path | None = None, timeout: flo
     return [target_of[s] for s in sources]
 
 
+def _through_pool(pool: OfficePool, sources: list[Path], target_of: dict[Path, Path],
+                  timeout: float) -> dict[Path, str]:
+    """Convert ``sources`` on the pool's workers (as many at once as it may run), publishing each PDF as it is
+    made; why each that failed did."""
+    made = Path(tempfile.mkdtemp(prefix="out-", dir=_work_dir()))
+
+    def one(number: int, source: Path) -> str | None:
+        pdf, lean = made / f"{number}.pdf", made / f"{number}.docx"
+        reason = pool.convert(lean if _lean(source, lean) else source, pdf, timeout)
+        lean.unlink(missing_ok=True)
+        if reason is None and pdf.is_file() and pdf.stat().st_size > 0:
+            _publish(pdf, target_of[source])
+            return None
+        pdf.unlink(missing_ok=True)
+        return reason or "LibreOffice wrote no PDF (no message)"
+
+    try:
+        if pool.size > 1 and len(sources) > 1:
+            with ThreadPoolExecutor(min(pool.size, len(sources)), thread_name_prefix="shenbao-office") as threads:
+                reasons = list(threads.map(one, range(len(sources)), sources))
+        else:
+            reasons = [one(number, source) for number, source in enumerate(sources)]
+    finally:
+        shutil.rmtree(made, ignore_errors=True)
+    return {source: reason for source, reason in zip(sources, reasons, strict=True) if reason}
+
+
+def _lean(source: Path, target: Path) -> bool:
+    """Whether a lean copy of ``source`` (``lean_docx``: without the styles nothing uses) is now at ``target``."""
+    return source.suffix.lower() == ".docx" and lean_copy(source, target)
+
+
+def _plain(soffice: Path, sources: list[Path], target_of: dict[Path, Path], timeout: float) -> dict[Path, str]:
+    """Convert ``sources`` with plain ``soffice --convert-to pdf`` calls; why each that failed did."""
+    failed: dict[Path, str] = {}
+    rounds: list[dict[str, Path]] = []  # soffice names its output after the stem: one stem per run
+    for source in sources:
+        free = next((r for r in rounds if source.stem not in r), None)
+        if free is None:
+            rounds.append(free := {})
+        free[source.stem] = source
+    with _lock:
+        leans = Path(tempfile.mkdtemp(prefix="in-", dir=_work_dir()))
+        try:
+            for number, batch in enumerate(rounds):
+                (leans / str(number)).mkdir()
+                given = [lean if _lean(source, lean := leans / str(number) / source.name) else source
+                         for source in batch.values()]
+                try:
+                    made, output = _convert(soffice, given, timeout)
+                except ConversionError as error:  # named after the documents, not their lean copies
+                    raise ConversionError(", ".join(map(str, batch.values())), error.reason) from None
+                said = " / ".join(line for line in output.splitlines() if "rror" in line) or "no message"
+                try:
+                    for source in batch.values():
+                        pdf = made / f"{source.stem}.pdf"
+                        if pdf.is_file() and pdf.stat().st_size > 0:
+                            _publish(pdf, target_of[source])
+                        else:
+                            failed[source] = f"LibreOffice wrote no PDF ({said})"
+                finally:
+                    shutil.rmtree(made, ignore_errors=True)
+        finally:
+            shutil.rmtree(leans, ignore_errors=True)
+    return failed
+
+
 def pdf_of(docx: bytes) -> bytes:
     """The PDF of a .docx given as bytes (LibreOffice headless, the open fonts); ``ConversionError`` if it fails."""
     return pdfs_of([docx])[0]
 
 
 def pdfs_of(documents: Sequence[bytes]) -> list[bytes]:
-    """The PDFs of several .docx given as bytes, in one LibreOffice run."""
+    """The PDFs of several .docx given as bytes (on the workers, or in one LibreOffice run)."""
     with tempfile.TemporaryDirectory(prefix="shenbao-pdf-") as folder:
         sources = [Path(folder) / f"document-{i}.docx" for i in range(len(documents))]
         for source, data in zip(sources, documents, strict=True):
@@ -163,6 +314,8 @@ def _convert(soffice: Path, sources: list[Path], timeout: float) -> tuple[Path, 
     work = _work_dir()
     made = Path(tempfile.mkdtemp(prefix="out-", dir=work))
     profile = work / "profile"
+    seed = seed_folder(soffice)
+    seed_profile(profile, seed)
     command = [str(soffice), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--invisible", "--nologo",
                "--nodefault", "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir", str(made),
                *map(str, sources)]
@@ -178,6 +331,8 @@ def _convert(soffice: Path, sources: list[Path], timeout: float) -> tuple[Path, 
         shutil.rmtree(made, ignore_errors=True)
         shutil.rmtree(profile, ignore_errors=True)  # a killed instance leaves its profile locked
         raise ConversionError(", ".join(map(str, sources)), f"LibreOffice took longer than {timeout:g} s") from None
+    if process.returncode == 0 and any(made.iterdir()):
+        keep_seed(profile, seed)
     return made, output
 
 
@@ -222,9 +377,16 @@ def to_png(pdf: Path, out: Path, dpi: int = 70, page: int = 1) -> Path:
 
 
 def to_pdf_many(docx_paths: Sequence[Path], jobs: int = 1, per_run: int = 200, timeout: float = 1800) -> list[Path]:
-    """Convert many documents on ``jobs`` processes, each with its own LibreOffice profile, ``per_run``
-    documents per LibreOffice run — never one run per document."""
+    """Convert many documents on ``jobs`` LibreOffice workers at once (each document within ``DOCUMENT_SECONDS``, or
+    ``timeout`` if less). Without workers: on ``jobs`` processes, each with its own LibreOffice profile, ``per_run``
+    documents per LibreOffice run (``timeout`` bounds a run) — never one run per document."""
     paths = [Path(p) for p in docx_paths]
+    if not paths:
+        return []
+    try:
+        return _to_pdf(paths, None, min(timeout, DOCUMENT_SECONDS), max(jobs, 1), plain=False)
+    except Unavailable:
+        pass
     size = max(1, min(per_run, -(-len(paths) // max(jobs, 1))))
     chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
     if jobs <= 1 or len(chunks) < 2:

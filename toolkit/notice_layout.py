@@ -2,7 +2,8 @@
 
 The words of each notice live in ``templates/notices/<id>.toml`` (``title``, ``body``, optional ``[table]``);
 this module places them: 发文机关标志 in red with the red rule under the 发文字号, the 2号小标宋 title, 主送,
-the 3号仿宋 body with headings by level, 附件说明, 署名 and 成文日期 (seal position), 附注, the 版记 at the foot
+the 3号仿宋 body with headings by level, 附件说明, 署名 and 成文日期 (seal position; the table captioned for
+``verification_code.stamp``, which puts an issued notice's QR code beside them), 附注, the 版记 at the foot
 of the last page, and page numbers ``— 1 —`` right on odd pages, left on even ones. A certificate (layout
 ``certificate``) is an A4 landscape page in a double border instead: its red title, its fields, the award text,
 and 署名 and date at the lower right under the seal.
@@ -69,6 +70,7 @@ CERTIFICATE_WIDTH_MM = 297 - 32 - 32
 CERTIFICATE_TITLE_SIZE = SIZE["小初"]
 CERTIFICATE_TITLE_CHARS = math.floor(CERTIFICATE_WIDTH_MM / (CERTIFICATE_TITLE_SIZE * 25.4 / 72))
 CERTIFICATE_PITCH = Pt(27)
+SIGNATURE_TABLE = "shenbao:signature"  # the caption of the 署名 table: where an issued notice's QR code goes
 _CONTROL = re.compile(r"^\s*\{%-?\s*(.*?)\s*-?%\}\s*$")
 _LEVELS = [(re.compile(r"^[一二三四五六七八九十]+、"), 1), (re.compile(r"^（[一二三四五六七八九十]+）"), 2),
            (re.compile(r"^\d+[．.]"), 3), (re.compile(r"^[（(]\d+[)）]"), 4)]
@@ -321,6 +323,7 @@ class NoticeLayout:
         width = 84.0
         widths = [round(TEXT_WIDTH_MM - width - right, 1), width, round(right, 1)]
         table = new_table(self.doc, widths, borders=False)
+        _caption(table, SIGNATURE_TABLE)
         rows = [("{%tr if sealed %}", None), ("{{ signatory }}", WD_ALIGN_PARAGRAPH.CENTER),
                 ("{{ date|cn_date }}", WD_ALIGN_PARAGRAPH.CENTER), ("{%tr else %}", None),
                 ("{{ signatory }}", WD_ALIGN_PARAGRAPH.RIGHT), ("{{ date|cn_date }}", WD_ALIGN_PARAGRAPH.RIGHT),
@@ -393,10 +396,19 @@ class NoticeLayout:
         widths = [round(CERTIFICATE_WIDTH_MM - width - 2 * CHAR_MM, 1), width, round(2 * CHAR_MM, 1)]
         self.para("", indent=0, exact_pitch=CERTIFICATE_PITCH)
         table = new_table(self.doc, widths, borders=False)
+        _caption(table, SIGNATURE_TABLE)
         for text in ("{{ signatory }}", "{{ date|cn_date }}"):
             paragraph = cell_text(add_row(table, widths)[1], text, size=SIZE["三号"], align=WD_ALIGN_PARAGRAPH.CENTER)
             set_paragraph(paragraph, align=WD_ALIGN_PARAGRAPH.CENTER, size=SIZE["三号"], exact_pitch=CERTIFICATE_PITCH)
         self.para("", indent=0, size=1, exact_pitch=Pt(1))  # the paragraph a document must end with, kept tiny
+
+
+def _caption(table: Any, text: str) -> None:
+    """An invisible caption (``w:tblCaption``, last in ``w:tblPr``) by which a program finds the table again: the
+    署名 table, where ``verification_code.stamp`` puts an issued notice's QR code beside the signatory."""
+    caption = OxmlElement("w:tblCaption")
+    caption.set(qn("w:val"), text)
+    table._tbl.tblPr.append(caption)
 
 
 def _float_to_page_foot(table: Any) -> None:

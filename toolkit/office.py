@@ -1,6 +1,7 @@
 """The office's own part of a notice: the profile an office keeps (who issues, signs and prints its documents,
-whom to ask, and how its notices are numbered), written once by ``shenbao office init`` as a commented file to fill
-in, and read back with each decision's facts (number, dates, scores) laid over it. Nothing here is ever
+whom to ask, and how its notices are numbered; optionally its public address for verification links, ``verify_url``,
+and its signing certificates), written once by ``shenbao office init`` as a commented file to fill in, and read back
+with each decision's facts (number, dates, scores) laid over it. Nothing here is ever
 defaulted: a field the office has not filled in stays empty, and the notice is not made.
 
 The numbering (``[numbering.<notice>]``: ``number = "津科成〔{year}〕{n}号"``,
@@ -37,7 +38,7 @@ def profile_template() -> str:
     """A commented office profile (TOML) with every item empty, to be filled in by the office."""
     lines = ["# 发文机关信息（本机关保存，每次作出决定时使用：",
              "#   shenbao decide 表单 申请.json --office 本文件 --decision 本次决定.json -o 通知.docx）",
-             "# 每一项都须由本机关填写：本工具不会替您填写任何一项，缺项时不生成通知。", ""]
+             "# 每一项都须由本机关填写：本工具不会替您填写任何一项，缺项时不生成通知。", "", *VERIFICATION_HELP]
     ordered = sorted(PROFILE, key=lambda entry: "." in entry[0])  # TOML: plain keys before [tables]
     section = ""
     for path, notice, example in ordered:
@@ -61,6 +62,46 @@ NUMBERING_HELP = (
     "# number = \"津滨科〔{year}〕{n}号\"",
     "# \"certificate.number\" = \"津滨高企{year}-{n:03d}\"",
 )
+
+
+VERIFICATION_HELP = (
+    "# 查验（可选）：发出的通知上印有验证码和二维码；填写本机关对外的查验网址后，二维码即为查验链接",
+    "# 网址/verify/验证码（由 shenbao serve 提供查验页面）。例：verify_url = \"https://kjj.example.gov.cn\"",
+    "verify_url = \"\"",
+    "# 本机关签名证书（可选）：shenbao verify --office 本文件 据此确认签名人；写证书文件（.pem/.cer）的路径，",
+    "# 相对路径从本文件所在目录算起。例：certificates = [\"本机关签名证书.pem\"]",
+    "certificates = []",
+    "",
+)
+
+
+class ProfileError(ShenbaoError):
+    """An item of the office profile that cannot be used as written."""
+
+
+def verify_url(profile: Mapping[str, Any]) -> str | None:
+    """The office's public address for verification links (``verify_url``), or None when it has none;
+    ``ProfileError`` when it is no http(s) address."""
+    value = profile.get("verify_url")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(value).strip()) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise ProfileError(f"发文机关信息中 verify_url 应为本机关对外的网址，如 \"https://kjj.example.gov.cn\"，"
+                           f"现为 {value!r}")
+    return str(value).strip().rstrip("/")
+
+
+def certificate_files(profile: Mapping[str, Any]) -> list[str]:
+    """The files of the office's signing certificates (``certificates``), as written in the profile."""
+    value = profile.get("certificates") or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ProfileError("发文机关信息中 certificates 应为证书文件路径的列表，如 [\"本机关签名证书.pem\"]")
+    return [v.strip() for v in value]
 
 
 def for_notice(profile: Mapping[str, Any], notice: Form) -> dict[str, Any]:

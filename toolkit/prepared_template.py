@@ -19,13 +19,15 @@ import zipfile
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from docxtpl import DocxTemplate
 from jinja2 import TemplateError
 
 from .catalogue import Form, form
-from .rendering import TemplateProblem, context, environment, template_source
+from .notice_layout import title_lines
+from .rendering import _VALUE, TemplateProblem, _title_template, context, environment, template_source
 
 DOCUMENT = "word/document.xml"
 _BODY = re.compile(r"<w:body>.*</w:body>|<w:body/>", re.DOTALL)
@@ -73,45 +75,97 @@ class PreparedTemplate:
         if tagged:
             raise TemplateProblem(f"{name}: 页眉、页脚或其他部件中含有模板标记（{', '.join(tagged)}），"
                                   "批量模式只渲染正文")
-        self._document = parts[DOCUMENT].decode("utf-8")
-        if not _BODY.search(self._document):
+        document_part = parts[DOCUMENT].decode("utf-8")
+        where = _BODY.search(document_part)
+        if not where:
             raise TemplateProblem(f"{name}: {DOCUMENT} 中没有正文")
-        self._members = [(_deflate(n, parts[n]) if n != DOCUMENT else None) for n in names]
+        self._head, self._tail = document_part[:where.start()], document_part[where.end():]
+        members = [(_deflate(n, parts[n]) if n != DOCUMENT else None) for n in names]
+        self._archive = _Layout(members)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (PreparedTemplate, (self.form, *self._source))
 
+    def context(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """What the template sees for one row: ``rendering.context``, with a notice's title laid out once for all
+        the rows that print the same title (the layout is most of a row's rendering, and a batch's rows mostly
+        share their title)."""
+        draft = self._source[1]
+        if not self.form.is_notice:
+            return context(data, target=self.form, draft=draft)
+        result = context(data, draft=draft)
+        template, capacity = _title_template(self.form, draft)
+        result["notice_title"] = _laid_out(template.render(data).strip(), capacity) if template is not None else ""
+        return result
+
     def document_xml(self, data: Mapping[str, Any]) -> str:
         """The rendered ``word/document.xml`` for one row."""
         try:
-            body = self._body.render(context(data, target=self.form, draft=self._source[1]))
+            body = self._body.render(self.context(data))
         except (TemplateError, OverflowError) as exc:
             raise TemplateProblem(f"{self.form.id}: 模板错误 {exc}") from None
-        body = re.sub(r"\n<w:p([ >])", r"<w:p\1", body)
-        body = body.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+        body = body.replace("\n<w:p ", "<w:p ").replace("\n<w:p>", "<w:p>")  # docxtpl's re.sub, faster
+        if "{" in body or "}" in body:  # what docxtpl does next finds nothing without a brace
+            body = body.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
         if any(mark in body for mark in "\n\t\a\f"):  # only a value with a line break, tab … needs this pass
             body = self._listing(body)
-        return _BODY.sub(lambda _: body, self._document, count=1)  # namespaces repeated on w:body: valid
+        return self._head + body + self._tail  # namespaces repeated on w:body: valid
 
     def render_bytes(self, data: Mapping[str, Any]) -> bytes:
         """The whole .docx of one row, as bytes."""
-        document = _deflate(DOCUMENT, self.document_xml(data).encode("utf-8"))
-        return _zip([m if m is not None else document for m in self._members])
+        return self._archive.zip(_deflate(DOCUMENT, self.document_xml(data).encode("utf-8")))
 
 
-def _zip(members: list[_Member]) -> bytes:
-    """A zip archive of already-deflated members (the format of a .docx), written by hand so that unchanged
-    parts are copied, not compressed again."""
-    local, central = [], []
-    offset = 0
+@lru_cache(maxsize=1024)
+def _laid_out(title: str, capacity: int) -> str:
+    """A rendered title (values between the marks ``rendering`` puts around them) in lines, as
+    ``rendering.notice_title`` lays it out."""
+    parts = _VALUE.split(title)
+    return "\n".join(title_lines([(part, index % 2 == 1) for index, part in enumerate(parts)], capacity))
+
+
+class _Layout:
+    """The zip archive of a .docx (its format, written by hand) around the one member a row changes: what comes
+    before it packed once; what comes after it too, but for the offsets in the central directory, which move with
+    the length of the row's member."""
+
+    def __init__(self, members: list[_Member | None]) -> None:
+        where = members.index(None)
+        before, after = _placed(members[:where]), _placed(members[where + 1:])
+        self.count = len(members)
+        self.before = b"".join(_local(m) for m, _ in before)
+        self.after = b"".join(_local(m) for m, _ in after)
+        self.central_before = b"".join(_central(m, offset) for m, offset in before)
+        self.central_after = after  # each at its offset from the first part after the row's
+
+    def zip(self, document: _Member) -> bytes:
+        """The whole archive with the row's ``document`` in its place."""
+        own = _local(document)
+        start = len(self.before) + len(own)
+        central = b"".join((self.central_before, _central(document, len(self.before)),
+                            *(_central(m, start + offset) for m, offset in self.central_after)))
+        end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, self.count, self.count, len(central),
+                          start + len(self.after), 0)
+        return b"".join((self.before, own, self.after, central, end))
+
+
+def _placed(members: list[_Member | None]) -> list[tuple[_Member, int]]:
+    """The members, each with the offset of its local header from the first one's."""
+    placed, offset = [], 0
     for member in members:
-        header = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, member.crc, len(member.data),
-                             member.size, len(member.name), 0)
-        local.append(header + member.name + member.data)
-        central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, member.crc,
-                                   len(member.data), member.size, len(member.name), 0, 0, 0, 0, 0, offset)
-                       + member.name)
-        offset += len(local[-1])
-    directory = b"".join(central)
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(directory), offset, 0)
-    return b"".join(local) + directory + end
+        assert member is not None, "a .docx has one word/document.xml"
+        placed.append((member, offset))
+        offset += len(_local(member))
+    return placed
+
+
+def _local(member: _Member) -> bytes:
+    """A member's local header and its deflated bytes."""
+    return struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, member.crc, len(member.data), member.size,
+                       len(member.name), 0) + member.name + member.data
+
+
+def _central(member: _Member, offset: int) -> bytes:
+    """A member's entry in the central directory, its local header at ``offset``."""
+    return struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, member.crc, len(member.data),
+                       member.size, len(member.name), 0, 0, 0, 0, 0, offset) + member.name

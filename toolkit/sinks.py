@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ class FolderSink:
         return sha256(path.read_bytes()) if self.resume and path.is_file() else None
 
     def put(self, name: str, document: bytes) -> None:
-        write_bytes(self.folder / name, document)
+        _write_document(self.folder / name, document)
 
     def close(self, outcomes: Sequence[Outcome], complete: bool = True) -> None:
         manifest = write_manifest(self.folder / MANIFEST, outcomes)
@@ -107,6 +108,26 @@ class FolderSink:
             merge(documents, self.merge)
         if self.zip_path:
             zip_documents(documents, manifest, self.zip_path)
+
+
+def _write_document(out: Path, document: bytes) -> None:
+    """``files.write_bytes`` for the many documents of a batch, in half the system calls: the folder is there,
+    and the temporary file beside ``out`` is made with the permissions ``out`` gets (``open`` under the umask),
+    named ``.<name>.<process>.tmp`` — a stray a killed run leaves behind is removed by the next. When that name is
+    taken (a second writer of this very name in this process), ``write_bytes`` writes it."""
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    except FileExistsError:
+        write_bytes(out, document)
+        return
+    try:
+        with open(descriptor, "wb") as handle:
+            handle.write(document)
+        os.replace(temporary, out)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 class ZipSink:

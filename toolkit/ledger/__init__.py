@@ -25,14 +25,16 @@ if TYPE_CHECKING:
     from .intake import Received, files_in, intake
     from .issuing import LedgerSink, NothingToIssue, issue
     from .store import Ledger, UnknownSubmission
+    from .verifying import NotRevocable, Record, record_of, revoke, verify_document
 
 _WHERE = {"NotDecidable": "deciding", "Ruling": "deciding", "decide_submission": "deciding",
           "Received": "intake", "files_in": "intake", "intake": "intake",
           "LedgerSink": "issuing", "NothingToIssue": "issuing", "issue": "issuing",
-          "Ledger": "store", "UnknownSubmission": "store"}
+          "Ledger": "store", "UnknownSubmission": "store", "NotRevocable": "verifying", "Record": "verifying",
+          "record_of": "verifying", "revoke": "verifying", "verify_document": "verifying"}
 __all__ = ["APPROVED", "REJECTED", "STATUSES", "TO_CORRECT", "TO_REVIEW", "UNREADABLE", "Ledger", "LedgerSink",
-           "NotDecidable", "NothingToIssue", "Received", "Ruling", "UnknownSubmission", "decide_submission",
-           "files_in", "intake", "issue"]
+           "NotDecidable", "NotRevocable", "NothingToIssue", "Received", "Record", "Ruling", "UnknownSubmission",
+           "decide_submission", "files_in", "intake", "issue", "record_of", "revoke", "verify_document"]
 
 
 def __getattr__(name: str) -> Any:

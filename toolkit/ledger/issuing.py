@@ -1,9 +1,10 @@
 """Notices of decided submissions, issued from the ledger: for each decision that sends ``notice`` and has not had it
 yet, the library makes the notice's data (``decision.decide`` with the office's profile and this issue's facts),
-the ledger allocates its numbers, and the library's batch renders every document into a sink that records, as each
-document is kept, which document went to whom, under which number, with which SHA-256. A rerun issues nothing twice:
-a decision whose notice went out is skipped, and one that got its numbers but not its document (a run killed
-midway) gets the same numbers again.
+the ledger allocates its numbers, and the library's batch renders every document into a sink that puts the notice's
+verification code beside its signatory (``verification_code``) and records, as each document is kept, which
+document went to whom, under which number, with which SHA-256 and which verification code (and the data it
+hashes). A rerun issues nothing twice: a decision whose notice went out is skipped, and one that got its numbers
+but not its document (a run killed midway) gets the same numbers again.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from ..batching import BatchResult, batch, check_name
 from ..catalogue import Form, form
 from ..decision import decide
 from ..errors import ShenbaoError, UnusableInput
-from ..office import Numbering, numbering
+from ..office import Numbering, numbering, verify_url
+from ..reading import read
 from ..sheets import Row
 from ..sinks import Outcome, Sink, sha256
+from ..verification_code import Code, code_for, stamp
 from .models import Decision, Submission, now
 from .numbers import allocate, value
 from .statuses import APPROVED, REJECTED
@@ -51,9 +54,11 @@ class LedgerSink:
     submissions, by number; the outcomes decided before the batch (skipped, failed) join the manifest."""
 
     def __init__(self, ledger: Ledger, inner: Sink, decisions: Mapping[int, int], numbered: str | None,
-                 earlier: Sequence[Outcome] = ()) -> None:
+                 earlier: Sequence[Outcome] = (), codes: Mapping[int, tuple[Code, dict[str, Any]]] | None = None
+                 ) -> None:
         self.ledger, self.inner, self.decisions, self.numbered = ledger, inner, decisions, numbered
         self.earlier = list(earlier)
+        self.codes = dict(codes or {})  # by submission: the verification code and the data it was taken of
 
     def existing(self, name: str) -> str | None:
         return self.inner.existing(name)
@@ -63,15 +68,19 @@ class LedgerSink:
         if match is None or int(match.group()) not in self.decisions:
             raise ValueError(f"a document of no decision in this issue: {name}")
         decision_id = self.decisions[int(match.group())]
+        code, data = self.codes.get(int(match.group()), (None, {}))
+        if code is not None:
+            document = stamp(document, code)
         self.inner.put(name, document)
         digest = sha256(document)
-        self.ledger.write(lambda session: _issued(session, decision_id, name, digest, self.numbered))
+        self.ledger.write(lambda session: _issued(session, decision_id, name, digest, self.numbered, code, data))
 
     def close(self, outcomes: Sequence[Outcome], complete: bool = True) -> None:
         self.inner.close(sorted([*self.earlier, *outcomes], key=lambda o: o.row), complete)
 
 
-def _issued(session: Session, decision_id: int, name: str, digest: str, numbered: str | None) -> None:
+def _issued(session: Session, decision_id: int, name: str, digest: str, numbered: str | None,
+            code: Code | None = None, data: Mapping[str, Any] | None = None) -> None:
     decision = session.get(Decision, decision_id)
     assert decision is not None
     if decision.document_sha256 is not None:  # issued meanwhile by another run: the first document stands
@@ -79,8 +88,11 @@ def _issued(session: Session, decision_id: int, name: str, digest: str, numbered
     numbers = {n.field: n.text for n in decision.numbers}
     decision.document_name, decision.document_sha256, decision.issued_at = name, digest, now()
     decision.document_number = numbers.get(numbered) if numbered else None
+    if code is not None:
+        decision.verification_code, decision.content_sha256 = code.text, code.sha256
+        decision.notice_data = dict(data or {})
     log(session, "issued", decision.submission_id, notice=decision.notice, file=name, sha256=digest,
-        numbers=numbers)
+        numbers=numbers, **({"code": code.text} if code is not None else {}))
 
 
 def issue(ledger: Ledger, notice: Form | str, profile: Mapping[str, Any], facts: Mapping[str, Any], sink: Sink, *,
@@ -95,8 +107,10 @@ def issue(ledger: Ledger, notice: Form | str, profile: Mapping[str, Any], facts:
     pattern = _name(target, name)
     check_name(target, pattern)
     pending, earlier = _decisions(ledger, target, status)
+    base = verify_url(profile)
     rows: list[Row] = []
     decisions: dict[int, int] = {}
+    codes: dict[int, tuple[Code, dict[str, Any]]] = {}
     for item in pending:
         data, problem = _notice_data(item, target, profile, facts, numberings)
         if problem:
@@ -107,8 +121,12 @@ def issue(ledger: Ledger, notice: Form | str, profile: Mapping[str, Any], facts:
             fields.put(data, numbered.path, value(numbered, number))
         rows.append(Row(item.submission, data, nested=True))
         decisions[item.submission] = item.decision
+        printed = read(target, data)[0]  # the data as the batch renders it: what the verification code hashes
+        code = code_for(target, printed, base)
+        if code is not None:
+            codes[item.submission] = (code, printed)
     main = next((n.path for n in numberings if n.document_number), numberings[0].path if numberings else None)
-    recording = LedgerSink(ledger, sink, decisions, main, earlier)
+    recording = LedgerSink(ledger, sink, decisions, main, earlier, codes)
     result = batch(target, rows, recording, name=pattern, jobs=jobs, progress=progress)
     result.outcomes = sorted([*earlier, *result.outcomes], key=lambda o: o.row)
     return result

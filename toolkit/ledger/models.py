@@ -118,7 +118,8 @@ class Finding(Base):
 
 class Decision(Base):
     """The office's decision on a submission — who, when, the verdict and why — and the notice that went out:
-    which notice, under which number, in which document (its SHA-256)."""
+    which notice, under which number, in which document (its SHA-256), with which verification code; and, should
+    the notice be revoked, when, by whom and why."""
 
     __tablename__ = "decisions"
 
@@ -134,6 +135,14 @@ class Decision(Base):
     document_name: Mapped[str | None] = mapped_column(sa.String(1000))
     document_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     issued_at: Mapped[dt.datetime | None]
+    # the verification code printed on the notice (number and the first characters of the SHA-256 of its data),
+    # the whole SHA-256 and the data it was taken of (``verification_code``); a revocation: when, by whom, why
+    verification_code: Mapped[str | None] = mapped_column(sa.String(300), unique=True)
+    content_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    notice_data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(200))
+    revoked_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     submission: Mapped[Submission] = relationship(back_populates="decision")
     numbers: Mapped[list[Number]] = relationship(back_populates="decision", order_by="Number.id")

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from ..errors import ShenbaoError, UnknownForm
 from ..ledger.store import Ledger
-from . import api, applicant, pages, staff
+from . import api, applicant, pages, staff, verify
 from .jobs import Jobs
 from .settings import Settings
 
@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.staff_router)
     app.include_router(applicant.router)
     app.include_router(staff.router)
+    app.include_router(verify.router)
     _errors(app)
     return app
 

@@ -11,6 +11,7 @@ import io
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +23,7 @@ from conftest import ROOT, changed, sample
 
 from toolkit import ledger, signing, verification_code
 from toolkit.convert import pdfs_of
-from toolkit.files import load_data
+from toolkit.files import json_text, load_data
 from toolkit.identifiers import uscc_check_character
 from toolkit.ledger.models import Decision, Submission, now
 from toolkit.rendering import document
@@ -359,3 +360,78 @@ def test_the_upload_box_checks_a_pdf(issued: Issued, web: Any) -> None:
     word = web.post("/verify", files={"file": ("通知.docx", issued.docx[FIRST], "application/pdf")},
                     headers={"accept": "text/html"})
     assert word.status_code == 415
+
+
+# --- signed batches: a folder, the ledger, the web's issuing job -----------------------------------------------
+
+
+def test_a_batch_signs_every_pdf_with_the_key_loaded_once(issued: Issued, shenbao: Any, tmp_path: Path) -> None:
+    key = tmp_path / "office.p12"
+    key.write_bytes(issued.key)
+    out = tmp_path / "证书"
+    code, said, err = shenbao("batch", "tj-high-tech-certificate", str(EXAMPLES / "tj-high-tech-certificates.csv"),
+                              "-o", str(out), "--sign", "--key", str(key), "-j", "1", "--quiet")
+    assert code == 0, err
+    pdfs = sorted(out.glob("*.pdf"))
+    assert len(pdfs) == len(sorted(out.glob("*.docx"))) > 1
+    for pdf in pdfs:
+        verdict = signing.verify(pdf.read_bytes(), issued.trust())
+        assert verdict.genuine and verdict.test_key, (pdf, verdict.problems)
+    assert shenbao("batch", "tj-high-tech-certificate", str(EXAMPLES / "tj-high-tech-certificates.csv"), "-o",
+                   str(tmp_path / "x"), "--sign")[0] == 2  # --sign without --key: said, nothing written
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_signed_batch_from_the_ledger_records_the_signed_pdf(tmp_path: Path, shenbao: Any) -> None:
+    db = str(tmp_path / "ledger.db")
+    moment = now()
+    with ledger.Ledger(db) as book:
+        book.write(lambda session: session.add(Submission(
+            form=FORM, file_name="1.pdf", sha256="1" * 64, status="通过", applicant_name=FIRST,
+            data=_application(1), received_at=moment, updated_at=moment,
+            decision=Decision(verdict="通过", decided_by="张三", decided_at=moment, notice=RECOGNITION))))
+    key = tmp_path / "office.p12"
+    key.write_bytes(signing.keygen(ISSUER))
+    (tmp_path / "office.pem").write_bytes(signing.certificate_pem(key.read_bytes()))
+    code, _, err = shenbao("batch", RECOGNITION, "--from-ledger", "--db", db, "--office",
+                           str(EXAMPLES / "ledger-office.toml"), "--decision",
+                           str(EXAMPLES / "ledger-recognition.json"), "-o", str(tmp_path / "通知"), "--sign", "--key",
+                           str(key), "--quiet")
+    assert code == 0, err
+    (pdf,) = (tmp_path / "通知").glob("*.pdf")
+    with ledger.Ledger(db) as book, book.reading() as session:
+        (decision,) = session.query(Decision)
+        assert decision.document_name == pdf.name
+        assert decision.document_sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    code, said, _ = shenbao("verify", str(pdf), "--trust", str(tmp_path / "office.pem"), "--db", db)
+    assert code == 0, said
+
+
+def test_the_web_issuing_job_signs_with_the_servers_key(tmp_path: Path) -> None:
+    import zipfile
+
+    from fastapi.testclient import TestClient
+    from webapp import make_app, signed_in
+
+    key = signing.keygen(ISSUER)
+    with TestClient(make_app(tmp_path, signer=signing.Signer(key)), base_url="https://testserver") as client:
+        application = {k: v for k, v in _application(4).items() if k not in ("expert_score", "district_review")}
+        submitted = client.post(f"/api/forms/{FORM}/submissions", content=json_text(application).encode(),
+                                headers={"content-type": "application/json"}).json()
+        csrf = signed_in(client)
+        review = json_text({k: sample(FORM)[k] for k in ("expert_score", "district_review")})
+        assert client.post(f"/staff/submissions/{submitted['submission']}/decision", follow_redirects=False,
+                           data={"verdict": "通过", "csrf": csrf, "review": review}).status_code == 303
+        started = client.post(f"/api/staff/issue?notice={RECOGNITION}", headers={"x-csrf-token": csrf,
+                              "content-type": "application/json"},
+                              content=(EXAMPLES / "ledger-recognition.json").read_bytes()).json()
+        for _ in range(600):
+            job = client.get(started["url"]).json()
+            if job["state"] in ("已完成", "失败"):
+                break
+            time.sleep(0.2)
+        assert job["state"] == "已完成", job
+        archive = zipfile.ZipFile(io.BytesIO(client.get(job["download"]).content))
+        (pdf_name,) = [n for n in archive.namelist() if n.endswith(".pdf")]
+        verdict = signing.verify(archive.read(pdf_name), signing.certificates(signing.certificate_pem(key)))
+        assert verdict.genuine, verdict.problems

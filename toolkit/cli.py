@@ -323,13 +323,7 @@ def decide_command(form: Form, application: str, output: str, office_file: str |
     退出码：0 已生成批准通知；1 已生成不予通过通知；2 未生成任何文件（尚有待办事项、本机关填写的部分不完整，
     或文件无法使用）。"""
     out = _output(output, ".docx", application, office_file, decision_file)
-    if sign != bool(key):
-        raise click.UsageError("--sign 与 --key 须同用：--sign --key 机关.p12")
-    signer = None
-    if sign and key:
-        from .cli_signing import signer as load_signer
-
-        signer = load_signer(key, password_file)
+    signer = _signer(sign, key, password_file)
     data = _load(application)
     profile = _load(office_file) if office_file else {}
     facts = _load(decision_file) if decision_file else {}
@@ -436,14 +430,18 @@ def extract_command(form: Form, paths: tuple[str, ...], output: str | None, as_j
               help="与 --from-ledger 同用：发文机关信息，含编号规则 [numbering]（shenbao office init）。")
 @click.option("--decision", "decision_file", metavar="决定.json",
               help="与 --from-ledger 同用：本次发文的事项（成文日期等；编号由台账分配，不写）。")
+@click.option("--sign", is_flag=True, help="给每份 PDF 加数字签名（须 --key；隐含 --pdf）。")
+@click.option("--key", metavar="机关.p12", help="与 --sign 同用：本机关的签名密钥（PKCS#12）。")
+@click.option("--password-file", metavar="文件", help="与 --sign 同用：从此文件的第一行读取密钥密码。")
 def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, defaults: str | None, jobs: int,
                   resume: bool, one: bool, pdf: bool, merge: str | None, zip_path: str | None, check_only: bool,
                   quiet: bool, from_ledger: bool, status: str, db: str, office_file: str | None,
-                  decision_file: str | None) -> None:
+                  decision_file: str | None, sign: bool, key: str | None, password_file: str | None) -> None:
     """按表格（.xlsx、.xls、.ods、.csv、.jsonl）每行生成一份通知或证书；有误的行指明行号和原因后跳过。
 
     --from-ledger：不用表格，为台账中已作出决定的申请生成通知，编号由台账分配，并记录发给谁、哪一份（SHA-256）；
-    再次运行不会重复发出。"""
+    再次运行不会重复发出。--sign：每份 PDF 加数字签名（密钥只读一次）。"""
+    signer = _signer(sign, key, password_file)
     if from_ledger:
         from .cli_ledger import batch_from_ledger
 
@@ -451,7 +449,7 @@ def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, 
                                             ("--defaults", defaults)) if given]
         batch_from_ledger(form, rows, out_dir, name=name, jobs=jobs, pdf=pdf, merge=merge, zip_path=zip_path,
                           quiet=quiet, status=status, db=db, office_file=office_file, decision_file=decision_file,
-                          refused=refused)
+                          refused=refused, signer=signer)
     if rows is None:
         raise click.UsageError("缺少参数 表格（或用 --from-ledger 从台账生成）")
     merge_out = _output(merge, ".docx", rows, defaults) if merge else None
@@ -474,7 +472,8 @@ def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, 
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise UnusableInput(out_dir, "这是一个文件，不是目录；-o 应为存放文档的目录")
     jobs = jobs or os.cpu_count() or 1
-    sink = sinks.FolderSink(out_dir, resume=resume, pdf=pdf, merge=merge_out, zip_path=zip_out, jobs=jobs)
+    sink = sinks.FolderSink(out_dir, resume=resume, pdf=pdf, merge=merge_out, zip_path=zip_out, jobs=jobs,
+                            signer=signer)
     if one:
         sheets.check_headers(form, sheet, f"{batching.the_list(form)}[]")
         result = batching.one_document(form, sheets.read_rows(sheet), sink, defaults=shared)
@@ -487,6 +486,17 @@ def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, 
     click.echo(f"{out_dir}：生成 {result.count('written')} 份，跳过 {result.count('skipped')} 份（已存在），"
                f"{len(result.failed)} 行有错误")
     sys.exit(1 if result.failed else 0)
+
+
+def _signer(sign: bool, key: str | None, password_file: str | None) -> Any:
+    """The office's key (``signing.Signer``) for ``--sign --key``, loaded once; None without ``--sign``."""
+    if sign != bool(key):
+        raise click.UsageError("--sign 与 --key 须同用：--sign --key 机关.p12")
+    if not sign or not key:
+        return None
+    from .cli_signing import signer
+
+    return signer(key, password_file)
 
 
 def _print_failures(rows: str, result: batching.BatchResult) -> None:

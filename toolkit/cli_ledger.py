@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 DB_HELP = ("台账数据库：SQLite 文件路径，或 SQLAlchemy 地址（如 postgresql://用户@主机/库名，供多人共用）；"
            "也可用环境变量 SHENBAO_DB 指定。")
 KINDS = {"intake": "收件", "duplicate": "再次收到", "resubmitted": "重新提交", "review": "审核填写",
-         "refused": "未予记录", "decision": "决定", "number": "分配编号", "issued": "发出通知", "revoked": "撤销"}
+         "refused": "未予记录", "decision": "决定", "number": "分配编号", "issued": "发出通知", "signed": "签名",
+         "revoked": "撤销"}
 SEVERITY = {"error": "错误", "warning": "警告", "note": "提示"}
 
 
@@ -431,7 +432,8 @@ def commands() -> list[click.Command]:
 
 def batch_from_ledger(notice: Form, rows: str | None, out_dir: str | None, *, name: str, jobs: int, pdf: bool,
                       merge: str | None, zip_path: str | None, quiet: bool, status: str, db: str,
-                      office_file: str | None, decision_file: str | None, refused: Sequence[str] = ()) -> NoReturn:
+                      office_file: str | None, decision_file: str | None, refused: Sequence[str] = (),
+                      signer: Any = None) -> NoReturn:
     """``shenbao batch NOTICE --from-ledger``: the notices of the decided submissions of ``status``, numbered by the
     ledger, into ``out_dir``; exits."""
     from .ledger.issuing import issue
@@ -451,7 +453,7 @@ def batch_from_ledger(notice: Form, rows: str | None, out_dir: str | None, *, na
     facts = _load(decision_file) if decision_file else {}
     jobs = jobs or os.cpu_count() or 1
     with _open(db) as ledger:
-        sink = FolderSink(out_dir, pdf=pdf, merge=merge_out, zip_path=zip_out, jobs=jobs)
+        sink = FolderSink(out_dir, pdf=pdf, merge=merge_out, zip_path=zip_out, jobs=jobs, signer=signer)
         with _Bar(quiet, None, "发文").running() as advance:
             result = issue(ledger, notice, profile, facts, sink, status=status, name=name, jobs=jobs,
                            progress=advance)

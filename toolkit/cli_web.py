@@ -13,7 +13,6 @@ import click
 
 from .cli import _Group, _load
 from .cli_ledger import _db_option, _open
-from .errors import UnusableInput
 
 
 @click.command("serve", options_metavar="[选项]")
@@ -28,8 +27,10 @@ from .errors import UnusableInput
               help="允许经普通 HTTP（非本机）登录：仅用于内网测试；正式使用请配置 HTTPS。")
 @click.option("--max-upload", default=20, show_default=True, type=click.IntRange(1, 500), metavar="MB",
               help="上传文件的大小上限（MB）。")
+@click.option("--key", metavar="机关.p12", help="签发的通知同时生成 PDF 并加数字签名所用的本机关密钥（PKCS#12）。")
+@click.option("--password-file", metavar="文件", help="与 --key 同用：从此文件的第一行读取密钥密码。")
 def serve_command(host: str, port: int, db: str, office_file: str | None, insecure_cookies: bool,
-                  max_upload: int) -> None:
+                  max_upload: int, key: str | None, password_file: str | None) -> None:
     """启动网页服务：申请人在线填写、检查、下载和提交表单；工作人员登录后处理台账、作出决定、签发通知。"""
     import uvicorn
 
@@ -37,9 +38,14 @@ def serve_command(host: str, port: int, db: str, office_file: str | None, insecu
 
     if office_file:
         _load(office_file)  # unreadable: said now, not at the first issuing
+    signer = None
+    if key:
+        from .cli_signing import signer as load_signer
+
+        signer = load_signer(key, password_file)  # asked for once, at the start, never kept on disk
     _open(db, create=True).close()
     app = create_app(Settings(db=db, office=Path(office_file) if office_file else None,
-                              secure_cookies=not insecure_cookies, max_upload=max_upload * 2**20))
+                              secure_cookies=not insecure_cookies, max_upload=max_upload * 2**20, signer=signer))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"申报工具箱网页服务：http://{shown}:{port}/ （工作人员入口 /staff/，接口说明 /api/docs；Ctrl-C 停止）")
     uvicorn.run(app, host=host, port=port, log_level="warning")
@@ -82,16 +88,11 @@ def user_list_command(db: str) -> None:
 
 
 def _password(path: str | None, stdin: bool) -> str:
-    if path and stdin:
-        raise click.UsageError("--password-file 与 --password-stdin 只能用一个")
-    if path:
-        try:
-            lines = Path(path).read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UnusableInput(path, f"无法读取密码文件（{type(exc).__name__}）") from None
-        return lines[0] if lines else ""
-    if stdin or not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n")
+    from .cli_signing import _read_password
+
+    given = _read_password(path, stdin or not sys.stdin.isatty())
+    if given is not None:
+        return given.decode("utf-8")
     return str(click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次"))
 
 

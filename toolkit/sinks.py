@@ -13,10 +13,10 @@ import hashlib
 import io
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .files import write_bytes, write_with
 
@@ -57,11 +57,14 @@ class Sink(Protocol):
 
 
 class MemorySink:
-    """Documents kept in memory, by file name (for tests, the web and the ledger)."""
+    """Documents kept in memory, by file name (for tests, the web and the ledger); with a ``signer`` (a
+    ``signing.Signer``) each document's PDF is made and signed when the batch ends, and kept beside it."""
 
-    def __init__(self) -> None:
+    def __init__(self, signer: Any = None) -> None:
         self.documents: dict[str, bytes] = {}
         self.outcomes: list[Outcome] = []
+        self.signer = signer
+        self.signed: dict[str, str] = {}  # document name → SHA-256 of its signed PDF
 
     def existing(self, name: str) -> str | None:
         return None
@@ -71,6 +74,15 @@ class MemorySink:
 
     def close(self, outcomes: Sequence[Outcome], complete: bool = True) -> None:
         self.outcomes = list(outcomes)
+        names = [o.file for o in outcomes if o.status == "written" and o.file in self.documents]
+        if self.signer is None or not names or not complete:
+            return
+        from .convert import pdfs_of
+
+        for name, pdf in zip(names, pdfs_of([self.documents[n] for n in names]), strict=True):
+            signed = self.signer.sign(pdf, reason="签发")
+            self.documents[f"{name.rsplit('.', 1)[0]}.pdf"] = signed
+            self.signed[name] = sha256(signed)
 
 
 class FolderSink:
@@ -80,8 +92,10 @@ class FolderSink:
     kept."""
 
     def __init__(self, folder: str | Path, *, resume: bool = False, pdf: bool = False, merge: str | Path | None = None,
-                 zip_path: str | Path | None = None, jobs: int = 1) -> None:
-        self.folder, self.resume, self.pdf, self.jobs = Path(folder), resume, pdf, jobs
+                 zip_path: str | Path | None = None, jobs: int = 1, signer: Any = None) -> None:
+        self.folder, self.resume, self.pdf, self.jobs = Path(folder), resume, pdf or signer is not None, jobs
+        self.signer = signer  # a signing.Signer: every PDF signed (PAdES) once made
+        self.signed: dict[str, str] = {}  # document name → SHA-256 of its signed PDF
         self.merge = Path(merge) if merge else None
         self.zip_path = Path(zip_path) if zip_path else None
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -103,11 +117,24 @@ class FolderSink:
         if self.pdf:
             from .convert import to_pdf_many
 
-            to_pdf_many(documents, self.jobs)
+            pdfs = to_pdf_many(documents, self.jobs)
+            if self.signer is not None:
+                self.signed = sign_pdfs(dict(zip((d.name for d in documents), pdfs, strict=True)), self.signer)
         if self.merge:
             merge(documents, self.merge)
         if self.zip_path:
             zip_documents(documents, manifest, self.zip_path)
+
+
+def sign_pdfs(pdfs: Mapping[str, Path], signer: Any) -> dict[str, str]:
+    """Sign each PDF in place (``signer``: a ``signing.Signer``, the key loaded once), each written atomically; the
+    SHA-256 of each signed PDF by its document's name."""
+    signed = {}
+    for name, path in pdfs.items():
+        document = signer.sign(path.read_bytes(), reason="签发")
+        write_bytes(path, document)
+        signed[name] = sha256(document)
+    return signed
 
 
 def _write_document(out: Path, document: bytes) -> None:

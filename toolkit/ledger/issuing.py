@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -77,6 +78,20 @@ class LedgerSink:
 
     def close(self, outcomes: Sequence[Outcome], complete: bool = True) -> None:
         self.inner.close(sorted([*self.earlier, *outcomes], key=lambda o: o.row), complete)
+        signed: Mapping[str, str] = getattr(self.inner, "signed", {})  # a folder's PDFs, signed once made
+        for name, digest in signed.items():
+            decision_id = self.decisions[int(re.match(r"\d+", name).group())]  # type: ignore[union-attr]
+            pdf = f"{name.rsplit('.', 1)[0]}.pdf"
+            self.ledger.write(partial(_signed, decision_id=decision_id, pdf=pdf, digest=digest))
+
+
+def _signed(session: Session, decision_id: int, pdf: str, digest: str) -> None:
+    """The signed PDF is the document that went out: the ledger keeps its name and SHA-256 (``verify`` compares a
+    file byte for byte with it)."""
+    decision = session.get(Decision, decision_id)
+    assert decision is not None
+    decision.document_name, decision.document_sha256 = pdf, digest
+    log(session, "signed", decision.submission_id, file=pdf, sha256=digest)
 
 
 def _issued(session: Session, decision_id: int, name: str, digest: str, numbered: str | None,

@@ -206,7 +206,7 @@ def issue(request: Request, target: Form, status: str, facts: Mapping[str, Any],
     ledger: Ledger = request.app.state.ledger
 
     def work(progress: Progress) -> tuple[Attachment, str]:
-        sink = MemorySink()
+        sink = MemorySink(signer=request.app.state.settings.signer)  # signed PDFs beside, with a key
         total = [0]
 
         def advance(n: int) -> None:

@@ -321,6 +321,8 @@ def test_batch_bookkeeping_grows_linearly(monkeypatch: pytest.MonkeyPatch) -> No
     from toolkit import batching
 
     class Template:
+        plain = ""
+
         def __init__(self, *args: Any) -> None:
             pass
 
@@ -353,3 +355,98 @@ def test_manifest_and_document_list_grow_linearly(tmp_path: Path) -> None:
     close(10)
     one, two = _calls(lambda: close(4_000)), _calls(lambda: close(8_000))
     assert two <= 2.1 * one, (one, two)
+
+
+def _office_rows(path: Path, count: int) -> list[dict[str, Any]]:
+    base = sample(FORM)
+    rows = [{**base, "certificate_number": f"津滨高企 2016-{i:03d}",
+             "enterprise": {**base["enterprise"], "name": f"天津第{i}号A&B<科技>有限公司"}} for i in range(count)]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False, default=float) for r in rows), encoding="utf-8")
+    return rows
+
+
+def test_an_office_template_with_its_footer_number(tmp_path: Path) -> None:
+    """``docs/templates.md``: the office's certificate, its number in the footer, issued in one batch: every
+    document's footer carries its own number, and its text is a plain docxtpl render's of the same template."""
+    from test_templates import footer_text, office_template
+
+    template = tmp_path / "我们的证书.docx"
+    template.write_bytes(office_template(FORM, "证书编号：{{ certificate_number }}"))
+    rows = _office_rows(tmp_path / "rows.jsonl", 6)
+    out = tmp_path / "证书"
+    assert _run("batch", FORM, str(tmp_path / "rows.jsonl"), "--template", str(template), "-o", str(out),
+                "--name", "{certificate_number}", "-j", "2", "--quiet") == 0
+    for row in rows:
+        made = out / f"{row['certificate_number']}.docx"
+        plain = toolkit.render(FORM, row, template=template.read_bytes())
+        assert footer_text(made) == footer_text(plain) == f"证书编号：{row['certificate_number']}"
+        assert docx_text(made) == docx_text(write_bytes(tmp_path / "plain.docx", plain))
+        with zipfile.ZipFile(made) as archive:  # the comment listing the tags is never rendered
+            assert "{{ certificate_number }}" in archive.read("word/comments.xml").decode("utf-8")
+
+
+def test_a_template_with_a_problem_stops_the_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from test_templates import office_template
+
+    template = tmp_path / "我们的证书.docx"
+    template.write_bytes(office_template(FORM, "证书编号：{{ certificate_nmber }}"))
+    _office_rows(tmp_path / "rows.jsonl", 2)
+    out = tmp_path / "证书"
+    assert _run("batch", FORM, str(tmp_path / "rows.jsonl"), "--template", str(template), "-o", str(out)) == 2
+    err = capsys.readouterr().err
+    assert f"{template}: unknown-field certificate_nmber: 模板中的「certificate_nmber」不是表单 {FORM} 的字段" in err
+    assert "未生成任何文件" in err and not out.exists()
+
+
+def test_a_template_the_fast_path_cannot_prepare_renders_by_docxtpl(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Its main part under another name: rendered a document at a time by docxtpl, said once, the same text."""
+    import io
+
+    from test_templates import footer_text, office_template
+
+    renamed = {"word/document.xml": "word/main.xml", "word/_rels/document.xml.rels": "word/_rels/main.xml.rels"}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(office_template(FORM, "{{ certificate_number }}"))) as source, \
+            zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in source.namelist():
+            part = source.read(name).replace(b"word/document.xml", b"word/main.xml")
+            archive.writestr(renamed.get(name, name), part)
+    template = write_bytes(tmp_path / "t.docx", buffer.getvalue())
+    rows = _office_rows(tmp_path / "rows.jsonl", 3)
+    out = tmp_path / "out"
+    assert _run("batch", FORM, str(tmp_path / "rows.jsonl"), "--template", str(template), "-o", str(out),
+                "--name", "{certificate_number}", "--quiet") == 0
+    assert capsys.readouterr().err.count("改为逐份用 docxtpl 渲染") == 1
+    for row in rows:
+        assert footer_text(out / f"{row['certificate_number']}.docx") == row["certificate_number"]
+
+
+def test_endnotes_and_properties_are_filled_as_the_plain_render_fills_them(tmp_path: Path) -> None:
+    """Beyond docxtpl's test templates: a tag in an endnote (rendered, as footnotes are) and in the document's title
+    (a core property docxtpl renders), the same through the fast path and the toolkit's plain render."""
+    import io
+
+    from test_template_equivalence import FIXTURES, paragraphs
+
+    from toolkit.rendering import document
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(FIXTURES / "footnotes_tpl.docx") as source, zipfile.ZipFile(buffer, "w") as archive:
+        for name in source.namelist():
+            part = source.read(name)
+            if name == "word/endnotes.xml":
+                part = part.replace(b"</w:endnotes>", "<w:endnote w:id=\"1\"><w:p><w:r><w:t>尾注：{{ enterprise.name }}"
+                                    "</w:t></w:r></w:p></w:endnote></w:endnotes>".encode())
+            elif name == "docProps/core.xml":
+                part = part.replace(b"<dc:title></dc:title>", b"<dc:title>{{ certificate_number }}</dc:title>")
+            archive.writestr(name, part)
+    template = buffer.getvalue()
+    data = sample(FORM)
+    fast = PreparedTemplate(FORM, template)
+    made, plain = fast.render_bytes(data), document(FORM, data, template=template)
+    assert not fast.plain and paragraphs(made) == paragraphs(plain)
+    assert paragraphs(made)["word/endnotes.xml"][-1] == f"尾注：{data['enterprise']['name']}"
+    import docx
+
+    assert docx.Document(io.BytesIO(made)).core_properties.title == data["certificate_number"]

@@ -128,3 +128,60 @@ def test_the_skeleton_says_which_parts_are_the_offices(capsys: pytest.CaptureFix
     assert code == 0 and "district_review" in json.loads(stdout)
     assert err.strip() == ("shenbao: 以下部分由审核部门填写，申请人留空即可："
                            "专家评审综合评分（分）（/expert_score）、区县工作小组审查与认定意见（/district_review）")
+
+
+def test_decide_on_the_offices_own_template(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``decide --template``: the notice on the office's layout (its 发文字号 in the footer), linted first against
+    the notice the decision sends — a certificate's template for a recognition notice writes nothing."""
+    from test_templates import footer_text, office_template
+
+    own = tmp_path / "我们的通知.docx"
+    own.write_bytes(office_template(NOTICE, "{{ doc_number }}"))
+    out = tmp_path / "notice.docx"
+    code, _, err = run_cli(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
+                           "--decision", FACTS, "-o", str(out), "--template", str(own))
+    assert code == 0, err
+    assert footer_text(out) == "津滨政发〔2016〕96号"
+    wrong = tmp_path / "证书.docx"
+    wrong.write_bytes(office_template("tj-high-tech-certificate", ""))
+    code, _, err = run_cli(capsys, "decide", FORM, str(ROOT / "samples" / f"{FORM}.json"), "--office", OFFICE,
+                           "--decision", FACTS, "-o", str(tmp_path / "n.docx"), "--template", str(wrong))
+    assert code == 2 and not (tmp_path / "n.docx").exists()
+    assert f"{wrong}: unknown-field certificate_number: 模板中的「certificate_number」不是表单 {NOTICE} 的字段" in err
+
+
+def test_batch_from_the_ledger_on_the_offices_own_template(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """``batch --from-ledger --template``: each notice's footer carries the number the ledger gave it; a template
+    with a problem is refused before any number is taken."""
+    from test_templates import footer_text, office_template
+
+    from toolkit import ledger
+    from toolkit.identifiers import uscc_check_character
+    from toolkit.ledger.models import Decision, Submission, now
+
+    db, moment = str(tmp_path / "ledger.db"), now()
+    with ledger.Ledger(db) as book:
+        for n in (1, 2):
+            first = f"9112011600000{n:04d}"
+            data = changed(sample(FORM), {"enterprise.name": f"天津第{n}号科技有限公司",
+                                          "enterprise.uscc": first + uscc_check_character(first)})
+            book.write(lambda session, n=n, data=data: session.add(Submission(
+                form=FORM, file_name=f"{n}.pdf", sha256=str(n) * 64, status="通过", applicant_name=f"第{n}号",
+                data=data, received_at=moment, updated_at=moment,
+                decision=Decision(verdict="通过", decided_by="张三", decided_at=moment, notice=NOTICE))))
+    issue = ("batch", NOTICE, "--from-ledger", "--db", db, "--office", str(ROOT / "examples" / "ledger-office.toml"),
+             "--decision", str(ROOT / "examples" / "ledger-recognition.json"), "-o", str(tmp_path / "通知"),
+             "--quiet", "--template")
+    broken = tmp_path / "坏模板.docx"
+    broken.write_bytes(office_template(NOTICE, "{{ doc_number }"))
+    code, _, err = run_cli(capsys, *issue, str(broken))
+    assert code == 2 and f"{broken}: syntax word/footer" in err and not (tmp_path / "通知").exists()
+    with ledger.Ledger(db) as book, book.reading() as session:
+        assert all(not d.numbers for d in session.query(Decision))  # no number taken
+    own = tmp_path / "我们的通知.docx"
+    own.write_bytes(office_template(NOTICE, "{{ doc_number }}"))
+    code, _, err = run_cli(capsys, *issue, str(own))
+    assert code == 0, err
+    footers = sorted(footer_text(p) for p in (tmp_path / "通知").glob("*.docx"))
+    assert footers == ["津滨政发〔2016〕96号", "津滨政发〔2016〕97号"]

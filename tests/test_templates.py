@@ -117,3 +117,40 @@ def test_template_new_starts_an_office_template_with_every_field_listed(tmp_path
     assert shenbao("template", "new", notice, "-o", str(out))[0] == 2  # never overwritten
     code, _, said = shenbao("template", "new", "tj-high-tech-enterprise-application", "-o", str(tmp_path / "x.docx"))
     assert code == 2 and "不是通知" in said
+
+
+def office_template(notice: str, footer: str) -> bytes:
+    """An office's own template as ``docs/templates.md`` makes it: ``shenbao template new``'s starting template with
+    ``footer`` typed into its footer (python-docx standing in for Word)."""
+    from toolkit.template_new import starting_template
+
+    document = Document(io.BytesIO(starting_template(notice)))
+    own = document.sections[0].footer
+    own.is_linked_to_previous = False
+    own.paragraphs[0].text = footer
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def footer_text(docx: bytes | Path) -> str:
+    source = io.BytesIO(docx) if isinstance(docx, bytes) else str(docx)
+    return "\n".join(p.text for p in Document(source).sections[0].footer.paragraphs)
+
+
+def test_the_lint_reads_headers_footers_and_properties_too(tmp_path: Path) -> None:
+    from toolkit.template_check import TemplateRefused, check_template_bytes, require_clean
+
+    notice = "tj-high-tech-certificate"
+    assert check_template_bytes(office_template(notice, "证书编号：{{ certificate_number }}"), notice) == []
+    wrong = office_template(notice, "证书编号：{{ certificate_nmber }}")
+    assert [(f.kind, f.path) for f in check_template_bytes(wrong, notice)] == [("unknown-field", "certificate_nmber")]
+    [broken] = check_template_bytes(office_template(notice, "证书编号：{{ certificate_number }"), notice)
+    assert broken.kind == "syntax" and broken.path.startswith("word/footer") and "证书编号" in broken.message
+    document = Document(io.BytesIO(office_template(notice, "")))
+    document.core_properties.title = "{{ enterprise.nam }}"
+    titled_wrong = tmp_path / "t.docx"
+    document.save(str(titled_wrong))
+    assert [f.path for f in check_template(titled_wrong, notice)] == ["enterprise.nam"]
+    with pytest.raises(TemplateRefused, match=r"(?s)我们的证书\.docx: unknown-field certificate_nmber: .*不是表单"):
+        require_clean(wrong, notice, "我们的证书.docx")

@@ -234,6 +234,41 @@ def test_staff_decide_and_issue_the_numbered_notice(client: Any) -> None:
     assert receipt["decision"]["document_number"] == "津滨政发〔2016〕96号"
 
 
+def test_the_issuing_page_takes_the_offices_own_template(client: Any) -> None:
+    """签发通知 with an uploaded template: linted first (a problem is a 422 naming it, and no job), then each notice
+    on the office's layout, its 发文字号 in the footer; without a file, the built-in layout."""
+    from test_templates import footer_text, office_template
+
+    from toolkit.ledger.models import Decision, Submission, now
+
+    csrf, notice, moment = signed_in(client), "tj-high-tech-recognition-notice", now()
+    client.app.state.ledger.write(lambda session: session.add(Submission(
+        form=FORM, file_name="1.pdf", sha256="1" * 64, status="通过", applicant_name="海泰", data=sample(FORM),
+        received_at=moment, updated_at=moment,
+        decision=Decision(verdict="通过", decided_by=STAFF, decided_at=moment, notice=notice))))
+    page = client.get(f"/staff/issue?notice={notice}")
+    assert 'enctype="multipart/form-data"' in page.text and "本机关模板（.docx，可选）" in page.text
+    facts = (ROOT / "examples" / "ledger-recognition.json").read_text(encoding="utf-8")
+    fields = {"csrf": csrf, "notice": notice, "status": "通过", "facts": facts}
+    docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    wrong = office_template(notice, "{{ doc_numbr }}")
+    refused = client.post("/staff/issue", data=fields, files={"template": ("我们的通知.docx", wrong, docx_type)},
+                          follow_redirects=False)
+    assert refused.status_code == 422 and "我们的通知.docx" in refused.text and "doc_numbr" in refused.text
+    own = office_template(notice, "{{ doc_number }}")
+    started = client.post("/staff/issue", data=fields, files={"template": ("我们的通知.docx", own, docx_type)},
+                          follow_redirects=False)
+    assert started.status_code == 303, started.text
+    job = _wait(client, "/api/staff/jobs/" + started.headers["location"].rsplit("/", 1)[1])
+    assert job["state"] == "已完成" and "发出 1 份" in job["message"], job
+    archive = zipfile.ZipFile(io.BytesIO(client.get(job["download"]).content))
+    (name,) = [n for n in archive.namelist() if n.endswith(".docx")]
+    assert footer_text(archive.read(name)) == "津滨政发〔2016〕96号"
+    again = client.post("/staff/issue", data=fields, files={"template": ("", b"", "application/octet-stream")},
+                        follow_redirects=False)  # no file chosen: the built-in layout (nothing left to issue)
+    assert again.status_code == 303, again.text
+
+
 def test_staff_intake_keeps_the_files(client: Any) -> None:
     csrf = signed_in(client)
     pdf = toolkit.to_pdf(toolkit.render(FORM, sample(FORM)))

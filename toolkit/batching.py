@@ -25,6 +25,7 @@ from .prepared_template import PreparedTemplate
 from .reading import read
 from .sheets import Columns, Row, columns
 from .sinks import Outcome, Sink, sha256
+from .template_check import require_clean
 from .validation import Report, check
 
 _UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]+')
@@ -33,9 +34,11 @@ CHUNK = 32  # rows a worker renders per task
 
 @dataclass
 class BatchResult:
-    """The outcome of every row, in row order."""
+    """The outcome of every row, in row order; ``plain`` says why the documents were rendered one at a time by
+    docxtpl (a template the fast path cannot prepare), or is empty."""
 
     outcomes: list[Outcome] = field(default_factory=list)
+    plain: str = ""
 
     def count(self, status: str) -> int:
         return sum(o.status == status for o in self.outcomes)
@@ -142,11 +145,14 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
     """Render one document of ``notice`` per row into ``sink``; the outcome of every row.
 
     ``jobs`` above one renders on that many processes, started by ``start_method`` (the platform's default,
-    or ``spawn``/``forkserver``/``fork``)."""
+    or ``spawn``/``forkserver``/``fork``). A user's ``template`` (.docx bytes) is linted first as ``template check``
+    lints it: a problem stops the batch before any document is made (``TemplateRefused``)."""
     target = form(notice)
+    if template is not None:
+        require_clean(template, target)
     prepared = PreparedTemplate(target, template)
     known = columns(target)
-    result = BatchResult()
+    result = BatchResult(plain=prepared.plain)
     unique = UniqueNames()
     tick = progress or (lambda n: None)
 
@@ -276,6 +282,8 @@ def one_document(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], si
     ``sink`` as one document (``name``, by default ``<notice id>.docx``); nothing when a row is bad."""
     target = form(notice)
     listed = the_list(target)
+    if template is not None:
+        require_clean(template, target)
     known = columns(target, f"{listed}[]")
     items, numbers, result = [], [], BatchResult()
     for row in _rows(rows):
@@ -292,7 +300,9 @@ def one_document(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], si
         number = numbers[int(match[1])] if match else 0
         result.outcomes.append(Outcome(number, "", "failed", f"{finding.path}（{finding.title}）：{finding.message}"))
     if not result.outcomes:
-        document, name = PreparedTemplate(target, template).render_bytes(data), name or f"{target.id}.docx"
+        prepared = PreparedTemplate(target, template)
+        result.plain = prepared.plain
+        document, name = prepared.render_bytes(data), name or f"{target.id}.docx"
         sink.put(name, document)
         result.outcomes = [Outcome(number, name, "written", "", sha256(document)) for number in numbers]
     result.outcomes.sort(key=lambda o: o.row)

@@ -301,6 +301,19 @@ def _template(path: str | None) -> bytes | None:
     return files.read_input(path) if path else None
 
 
+def _office_template(path: str | None, notice: Form) -> bytes | None:
+    """The office's own template for ``notice`` (``--template``), linted first as ``template check`` lints it: a
+    problem stops the command before anything is written (exit 2, each finding named)."""
+    content = _template(path)
+    if content is not None and path is not None:
+        template_check.require_clean(content, notice, path)
+    return content
+
+
+_TEMPLATE_HELP = ("本机关自己的通知或证书模板（.docx，可由 shenbao template new 生成后在 Word 中修改）；"
+                  "先按 template check 检查，有问题时不生成任何文件；在沙箱中渲染，页眉、页脚、脚注中的标记也会填写。")
+
+
 @cli.command("decide")
 @click.argument("form", type=FORM, metavar="表单ID")
 @click.argument("application", metavar="申请.json")
@@ -314,20 +327,22 @@ def _template(path: str | None) -> bytes | None:
 @click.option("--sign", is_flag=True, help="给生成的 PDF 加数字签名（须 --key；隐含 --pdf）。")
 @click.option("--key", metavar="机关.p12", help="与 --sign 同用：本机关的签名密钥（PKCS#12）。")
 @click.option("--password-file", metavar="文件", help="与 --sign 同用：从此文件的第一行读取密钥密码。")
+@click.option("--template", metavar="模板.docx", help=_TEMPLATE_HELP)
 def decide_command(form: Form, application: str, output: str, office_file: str | None, decision_file: str | None,
-                   pdf: bool, sign: bool, key: str | None, password_file: str | None) -> None:
+                   pdf: bool, sign: bool, key: str | None, password_file: str | None, template: str | None) -> None:
     """对申请作出决定：符合条件时生成批准通知，不符合时生成列明每项未通过条款的不予通过通知。
 
     本机关填写的部分只取自 --office 和 --decision，本工具不会编造任何一项。有 --office 时通知印有验证码和二维码
     （文号和通知数据的 SHA-256 前几位）；--sign 给 PDF 加数字签名。
     退出码：0 已生成批准通知；1 已生成不予通过通知；2 未生成任何文件（尚有待办事项、本机关填写的部分不完整，
     或文件无法使用）。"""
-    out = _output(output, ".docx", application, office_file, decision_file)
+    out = _output(output, ".docx", application, office_file, decision_file, template)
     signer = _signer(sign, key, password_file)
     data = _load(application)
     profile = _load(office_file) if office_file else {}
     facts = _load(decision_file) if decision_file else {}
-    decided = decision.decide(form, data, profile, facts)
+    own = _template(template)  # linted in decide against the notice the decision sends
+    decided = decision.decide(form, data, profile, facts, template=own, template_name=template or "模板")
     click.echo(terminal_text.report_text(dataclasses.replace(decided.report, file=application)))
     if decided.verdict == "pending":
         waiting = "；".join(f"{f.title}（{f.path}）：{f.message}" for f in decided.pending)
@@ -433,15 +448,18 @@ def extract_command(form: Form, paths: tuple[str, ...], output: str | None, as_j
 @click.option("--sign", is_flag=True, help="给每份 PDF 加数字签名（须 --key；隐含 --pdf）。")
 @click.option("--key", metavar="机关.p12", help="与 --sign 同用：本机关的签名密钥（PKCS#12）。")
 @click.option("--password-file", metavar="文件", help="与 --sign 同用：从此文件的第一行读取密钥密码。")
+@click.option("--template", metavar="模板.docx", help=_TEMPLATE_HELP)
 def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, defaults: str | None, jobs: int,
                   resume: bool, one: bool, pdf: bool, merge: str | None, zip_path: str | None, check_only: bool,
                   quiet: bool, from_ledger: bool, status: str, db: str, office_file: str | None,
-                  decision_file: str | None, sign: bool, key: str | None, password_file: str | None) -> None:
+                  decision_file: str | None, sign: bool, key: str | None, password_file: str | None,
+                  template: str | None) -> None:
     """按表格（.xlsx、.xls、.ods、.csv、.jsonl）每行生成一份通知或证书；有误的行指明行号和原因后跳过。
 
     --from-ledger：不用表格，为台账中已作出决定的申请生成通知，编号由台账分配，并记录发给谁、哪一份（SHA-256）；
     再次运行不会重复发出。--sign：每份 PDF 加数字签名（密钥只读一次）。"""
     signer = _signer(sign, key, password_file)
+    own = _office_template(template, form)  # before anything is written
     if from_ledger:
         from .cli_ledger import batch_from_ledger
 
@@ -449,7 +467,7 @@ def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, 
                                             ("--defaults", defaults)) if given]
         batch_from_ledger(form, rows, out_dir, name=name, jobs=jobs, pdf=pdf, merge=merge, zip_path=zip_path,
                           quiet=quiet, status=status, db=db, office_file=office_file, decision_file=decision_file,
-                          refused=refused, signer=signer)
+                          refused=refused, signer=signer, template=own)
     if rows is None:
         raise click.UsageError("缺少参数 表格（或用 --from-ledger 从台账生成）")
     merge_out = _output(merge, ".docx", rows, defaults) if merge else None
@@ -476,12 +494,13 @@ def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, 
                             signer=signer)
     if one:
         sheets.check_headers(form, sheet, f"{batching.the_list(form)}[]")
-        result = batching.one_document(form, sheets.read_rows(sheet), sink, defaults=shared)
+        result = batching.one_document(form, sheets.read_rows(sheet), sink, defaults=shared, template=own)
     else:
         sheets.check_headers(form, sheet)
         with _progress(quiet, sheet) as advance:
             result = batching.batch(form, sheets.read_rows(sheet), sink, defaults=shared, name=name, jobs=jobs,
-                                    progress=advance)
+                                    progress=advance, template=own)
+    _say_plain(template, result)
     _print_failures(rows, result)
     click.echo(f"{out_dir}：生成 {result.count('written')} 份，跳过 {result.count('skipped')} 份（已存在），"
                f"{len(result.failed)} 行有错误")
@@ -497,6 +516,12 @@ def _signer(sign: bool, key: str | None, password_file: str | None) -> Any:
     from .cli_signing import signer
 
     return signer(key, password_file)
+
+
+def _say_plain(template: str | None, result: batching.BatchResult) -> None:
+    """Once: the template was rendered a document at a time (a construct the fast path does not prepare)."""
+    if result.plain:
+        click.echo(f"shenbao: {template or '模板'}: {result.plain}", err=True)
 
 
 def _print_failures(rows: str, result: batching.BatchResult) -> None:

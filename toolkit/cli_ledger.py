@@ -433,9 +433,9 @@ def commands() -> list[click.Command]:
 def batch_from_ledger(notice: Form, rows: str | None, out_dir: str | None, *, name: str, jobs: int, pdf: bool,
                       merge: str | None, zip_path: str | None, quiet: bool, status: str, db: str,
                       office_file: str | None, decision_file: str | None, refused: Sequence[str] = (),
-                      signer: Any = None) -> NoReturn:
+                      signer: Any = None, template: bytes | None = None) -> NoReturn:
     """``shenbao batch NOTICE --from-ledger``: the notices of the decided submissions of ``status``, numbered by the
-    ledger, into ``out_dir``; exits."""
+    ledger, into ``out_dir`` (on the office's own ``template``, already linted, if given); exits."""
     from .ledger.issuing import issue
     from .sinks import FolderSink
 
@@ -456,8 +456,10 @@ def batch_from_ledger(notice: Form, rows: str | None, out_dir: str | None, *, na
         sink = FolderSink(out_dir, pdf=pdf, merge=merge_out, zip_path=zip_out, jobs=jobs, signer=signer)
         with _Bar(quiet, None, "发文").running() as advance:
             result = issue(ledger, notice, profile, facts, sink, status=status, name=name, jobs=jobs,
-                           progress=advance)
+                           progress=advance, template=template)
         issued = _issued_rows(ledger, [o.row for o in result.outcomes if o.status == "written"])
+    if result.plain:
+        click.echo(f"shenbao: 模板: {result.plain}", err=True)
     if len(issued) > 1:
         click.echo(_columns(issued))
     for outcome in result.failed:

@@ -23,6 +23,7 @@ from .office import for_notice
 from .reading import read
 from .rendering import document
 from .resources import data_dir
+from .template_check import require_clean
 from .validation import Finding, Report, check
 from .values import chinese_date
 
@@ -123,11 +124,13 @@ def notice_data(target: Form | str, application: Mapping[str, Any], report: Repo
 
 
 def decide(target: Form | str, application: Mapping[str, Any], office: Mapping[str, Any],
-           facts: Mapping[str, Any] | None = None) -> Decision:
+           facts: Mapping[str, Any] | None = None, *, template: bytes | None = None,
+           template_name: str = "模板") -> Decision:
     """Decide ``application`` as the office does (``check`` at the ``office`` stage); fill in the notice that says
     so with the office's part — its profile (``office``: what of it the notice has a place for) and this
     decision's ``facts`` (number, dates, scores …; any field of the notice), never made up — and render it when
-    the notice's data is complete and consistent."""
+    the notice's data is complete and consistent: in the office's own ``template`` (.docx bytes, called
+    ``template_name`` in a message) if given, linted first against the notice chosen (``TemplateRefused``)."""
     target = form(target)
     report = check(target, application, stage="office")
     failed = [f for f in report.errors if not f.pending]
@@ -138,7 +141,12 @@ def decide(target: Form | str, application: Mapping[str, Any], office: Mapping[s
     part = read(notice, fields.merged(for_notice(office, notice), facts or {}))[0]
     data = notice_data(target, read(target, application)[0], report, part)
     notice_report = _with_dates(check(notice, data), target, application, notice, data)
-    rendered = document(notice, data) if notice_report.ok else None
+    rendered = None
+    if notice_report.ok and template is not None:
+        require_clean(template, notice, template_name)
+        rendered = document(notice, data, template=template, name=template_name)
+    elif notice_report.ok:
+        rendered = document(notice, data)
     return Decision(verdict, report, notice, data, notice_report, rendered)
 
 

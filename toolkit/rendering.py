@@ -36,6 +36,9 @@ from .values import chinese_date, clean_text, daxie, join_list, money_text, numb
 
 BLANK = "＿＿＿＿＿＿"
 _VALUE = re.compile("\x02(.*?)\x03", re.DOTALL)  # a value in a rendered title, marked as one unit
+NOTES = ("application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml",
+         "application/vnd.openxmlformats-officedocument.wordprocessingml.endnotes+xml")
+PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title")  # the core properties docxtpl renders
 
 
 class TemplateProblem(ShenbaoError):
@@ -149,6 +152,18 @@ def _title_template(target: Form, draft: bool) -> tuple[Template | None, int]:
     return marked.from_string(source["title"]), title_capacity(source)
 
 
+class _Template(DocxTemplate):  # type: ignore[misc]  # docxtpl ships no types
+    """docxtpl's template, its footnotes and endnotes each rendered once: docxtpl renders the footnotes once per
+    section of the document (again what the first pass printed: a value holding a tag would run as one) and leaves
+    the endnotes as they are. The body, headers, footers and core properties are docxtpl's, comments left alone."""
+
+    def render_footnotes(self, context: dict[str, Any], jinja_env: Any = None) -> None:
+        for part in self.docx.part.package.parts:
+            if part.content_type in NOTES:
+                xml = self.patch_xml(part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob)
+                part._blob = self.render_xml_part(xml, part, context, jinja_env).encode("utf-8")
+
+
 def template_source(target: Form | str) -> bytes:
     """The form's Word template: the one shipped beside its schema or in ``templates/``, else laid out now from
     the schema (a form added as data only)."""
@@ -170,7 +185,7 @@ def document(target: Form | str, data: Mapping[str, Any], *, draft: bool = False
     target = form(target)
     source = template if template is not None else template_source(target)
     try:
-        docx = DocxTemplate(io.BytesIO(source))
+        docx = _Template(io.BytesIO(source))
         docx.render(context(data, target=target, draft=draft), jinja_env=environment(draft, target),
                     autoescape=True)
     except (TemplateError, OverflowError) as exc:  # OverflowError: the sandbox's cap on range()

@@ -1,26 +1,34 @@
 """Linting a Word template a user edited: Jinja syntax, tags that match no field, required fields never printed.
 
-The template's XML is read as docxtpl will render it (tags split over runs joined, ``{%tr``/``{%p`` tags
-resolved), parsed by the same sandboxed environment, and every dotted path it prints is compared with the
-form's schema. Loop variables stand for the items of their list: ``{%tr for item in ip %}{{ item.title }}``
-prints ``ip[].title``.
+Every part the renderer fills is read as docxtpl will render it (tags split over runs joined, ``{%tr``/``{%p``
+tags resolved) — the body, the headers and footers, the footnotes and endnotes, the core properties; never the
+comments, which are not rendered — parsed by the same sandboxed environment, and every dotted path the parts print
+is compared with the form's schema. Loop variables stand for the items of their list:
+``{%tr for item in ip %}{{ item.title }}`` prints ``ip[].title``. ``check_template_bytes`` lints a template
+given as bytes; ``require_clean`` refuses one with problems (``TemplateRefused``) before anything is rendered.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from docx.opc.constants import CONTENT_TYPE
 from docxtpl import DocxTemplate
 from jinja2 import TemplateSyntaxError, nodes
 
 from . import fields
 from .catalogue import Form, form
 from .errors import UnusableInput
+from .files import read_input
 from .notice_layout import notice_source
-from .rendering import environment
+from .rendering import NOTES, PROPERTIES, environment
+
+BODY = "正文"
 
 CONTEXT_EXTRAS = {"doc_number", "mark_half_points", "notice_title", "loop"}  # names the renderer adds
 DERIVED = {"doc_number": {"issuer.code", "number.year", "number.serial"}}  # … and the fields they print
@@ -35,16 +43,40 @@ class TemplateFinding:
     message: str
 
 
+class TemplateRefused(UnusableInput):
+    """A user's template with problems (``findings``): nothing is rendered from it."""
+
+    findings: tuple[TemplateFinding, ...] = ()
+
+
 def template_xml(path: str | Path) -> str:
     """The document XML of a template, patched as docxtpl patches it before rendering."""
+    return template_parts(read_input(str(path)), str(path))[0][1]
+
+
+def template_parts(content: bytes, name: str = "模板") -> list[tuple[str, str]]:
+    """Each part of the template the renderer fills — ``正文``, then headers, footers, notes (named by their file in
+    the .docx) and the core properties (``docProps/core.xml title`` …) — with its text as Jinja will see it."""
     try:
-        document = DocxTemplate(str(path))
+        document = DocxTemplate(io.BytesIO(content))
         document.init_docx()
-        return re.sub(r"<w:p([ >])", r"\n<w:p\1", document.patch_xml(document.get_xml()))  # a line a paragraph
-    except FileNotFoundError:
-        raise UnusableInput(str(path), "文件不存在 (no such file)") from None
+        parts = [(BODY, _lines(document.patch_xml(document.get_xml())))]
+        for uri in (document.HEADER_URI, document.FOOTER_URI):
+            for _, part in document.get_headers_footers(uri):
+                parts.append((str(part.partname).lstrip("/"), _lines(document.patch_xml(document.get_part_xml(part)))))
+        for part in document.docx.part.package.parts:
+            if part.content_type in NOTES:
+                parts.append((str(part.partname).lstrip("/"), _lines(document.patch_xml(part.blob.decode("utf-8")))))
+            elif part.content_type == CONTENT_TYPE.OPC_CORE_PROPERTIES:
+                named = str(part.partname).lstrip("/")
+                parts += [(f"{named} {p}", getattr(part.core_properties, p)) for p in PROPERTIES]
+        return parts
     except Exception as exc:  # zipfile.BadZipFile, KeyError, lxml errors: not a .docx
-        raise UnusableInput(str(path), f"不是有效的 Word 文档（.docx）：{type(exc).__name__}") from None
+        raise UnusableInput(name, f"不是有效的 Word 文档（.docx）：{type(exc).__name__}") from None
+
+
+def _lines(xml: str) -> str:
+    return re.sub(r"<w:p([ >])", r"\n<w:p\1", xml)  # a line a paragraph, as docxtpl renders it
 
 
 def schema_paths(target: Form | str) -> tuple[set[str], set[str]]:
@@ -105,15 +137,31 @@ def _visit_subscripts(node: nodes.Node, aliases: dict[str, str], visit: Any) -> 
 
 def check_template(path: str | Path, target: Form | str) -> list[TemplateFinding]:
     """Every problem of the template at ``path`` for the form ``target`` (a ``Form`` or its id)."""
-    target = form(target)
-    xml = template_xml(path)
-    try:
-        tree = environment().parse(xml)
-    except TemplateSyntaxError as exc:
-        around = _around(xml, exc.lineno)
-        return [TemplateFinding("syntax", f"line {exc.lineno}", f"Jinja 语法错误：{exc.message}（附近文字：{around}）")]
+    return check_template_bytes(read_input(str(path)), target, str(path))
+
+
+def check_template_bytes(content: bytes, target: Form | str, name: str = "模板") -> list[TemplateFinding]:
+    """Every problem of the template ``content`` (.docx bytes, called ``name`` in a message) for ``target``."""
+    return list(_findings(content, form(target).id, name))
+
+
+@lru_cache(maxsize=8)
+def _findings(content: bytes, form_id: str, name: str) -> tuple[TemplateFinding, ...]:
+    """The findings, once for a template and a form: the command, the ledger's issue and the batch each check the
+    template they are given before they use it."""
+    target = form(form_id)
+    used: set[str] = set()
+    syntax = []
+    for part, text in template_parts(content, name):
+        try:
+            used |= printed_paths(environment().parse(text))
+        except TemplateSyntaxError as exc:
+            where = f"line {exc.lineno}" if part == BODY else f"{part} line {exc.lineno}"
+            syntax.append(TemplateFinding("syntax", where, f"Jinja 语法错误：{exc.message}"
+                                                            f"（附近文字：{_around(text, exc.lineno)}）"))
+    if syntax:
+        return tuple(syntax)
     known, required = schema_paths(target)
-    used = printed_paths(tree)
     used |= {field for name, fields in DERIVED.items() if name in used for field in fields}
     if "notice_title" in used:
         used |= _title_paths(target.id)
@@ -126,7 +174,22 @@ def check_template(path: str | Path, target: Form | str) -> list[TemplateFinding
     for path in sorted(required - unprinted):
         if path not in used:
             findings.append(TemplateFinding("required-not-printed", path, f"必填字段「{path}」在模板中没有打印"))
-    return findings
+    return tuple(findings)
+
+
+def require_clean(content: bytes, target: Form | str, name: str = "模板") -> None:
+    """Refuse (``TemplateRefused``, exit 2) a template the lint finds problems in, each named on a line of its own
+    with the file, the field and what is wrong; nothing is rendered from it."""
+    target = form(target)
+    findings = check_template_bytes(content, target, name)
+    if not findings:
+        return
+    lines = "\n".join(f"  {name}: {f.kind} {f.path}: {f.message}" for f in findings)
+    hint = f"修改后用 shenbao template check {name} --form {target.id} 检查"
+    refused = TemplateRefused(name, f"模板与{target.title}（{target.id}）不符，有 {len(findings)} 处问题，"
+                                    f"未生成任何文件（{hint}）：\n{lines}")
+    refused.findings = tuple(findings)
+    raise refused
 
 
 def _title_paths(form_id: str) -> set[str]:

@@ -27,6 +27,7 @@ from ..office import Numbering, numbering, verify_url
 from ..reading import read
 from ..sheets import Row
 from ..sinks import Outcome, Sink, sha256
+from ..template_check import require_clean
 from ..verification_code import Code, code_for, stamp
 from .models import Decision, Submission, now
 from .numbers import allocate, value
@@ -112,11 +113,13 @@ def _issued(session: Session, decision_id: int, name: str, digest: str, numbered
 
 def issue(ledger: Ledger, notice: Form | str, profile: Mapping[str, Any], facts: Mapping[str, Any], sink: Sink, *,
           status: str = APPROVED, name: str = "", jobs: int = 1,
-          progress: Callable[[int], None] | None = None) -> BatchResult:
+          progress: Callable[[int], None] | None = None, template: bytes | None = None) -> BatchResult:
     """Issue ``notice`` to every submission of ``status`` whose decision sends it and has not had it yet, into
     ``sink``; one outcome per submission (its number in the ledger as the row): written, skipped (issued before)
-    or failed with the reason."""
+    or failed with the reason. ``template``: the office's own .docx, linted before any number is allocated."""
     target = form(notice)
+    if template is not None:
+        require_clean(template, target)
     numberings = numbering(profile, target)
     _refuse_typed_numbers(target, numberings, facts)
     pattern = _name(target, name)
@@ -142,7 +145,7 @@ def issue(ledger: Ledger, notice: Form | str, profile: Mapping[str, Any], facts:
             codes[item.submission] = (code, printed)
     main = next((n.path for n in numberings if n.document_number), numberings[0].path if numberings else None)
     recording = LedgerSink(ledger, sink, decisions, main, earlier, codes)
-    result = batch(target, rows, recording, name=pattern, jobs=jobs, progress=progress)
+    result = batch(target, rows, recording, name=pattern, jobs=jobs, progress=progress, template=template)
     result.outcomes = sorted([*earlier, *result.outcomes], key=lambda o: o.row)
     return result
 

@@ -195,13 +195,25 @@ def office_profile(request: Request) -> dict[str, Any]:
         raise HTTPException(409, f"发文机关信息无法读取：{exc}") from None
 
 
-def issue(request: Request, target: Form, status: str, facts: Mapping[str, Any], by: str) -> int:
-    """Start issuing ``target`` to the decided submissions of ``status``; the job's id."""
+def issue(request: Request, target: Form, status: str, facts: Mapping[str, Any], by: str,
+          template: bytes | None = None, template_name: str = "本机关模板") -> int:
+    """Start issuing ``target`` to the decided submissions of ``status``, on the office's own ``template`` (.docx
+    bytes) if given — linted first: 422 naming every problem, and no job; the job's id."""
     from ..ledger.issuing import issue as send
     from ..sinks import MemorySink
+    from ..template_check import TemplateRefused, require_clean
 
     if not target.is_notice:
         raise HTTPException(422, f"{target.title}不是通知，不能签发")
+    if template is not None:
+        try:
+            require_clean(template, target, template_name)
+        except TemplateRefused as refused:
+            found = "；".join(f"{f.path}：{f.message}" for f in refused.findings)
+            problem = f"{template_name}：模板与{target.title}（{target.id}）不符，未签发：{found}"
+            raise HTTPException(422, problem) from None
+        except UnusableInput as exc:
+            raise HTTPException(422, str(exc)) from None
     profile = office_profile(request)
     ledger: Ledger = request.app.state.ledger
 
@@ -213,7 +225,7 @@ def issue(request: Request, target: Form, status: str, facts: Mapping[str, Any],
             total[0] += n
             progress(total[0], max(total[0], 1))
 
-        result = send(ledger, target, profile, dict(facts), sink, status=status, progress=advance)
+        result = send(ledger, target, profile, dict(facts), sink, status=status, progress=advance, template=template)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, document in sink.documents.items():
@@ -222,7 +234,8 @@ def issue(request: Request, target: Form, status: str, facts: Mapping[str, Any],
                                                   for o in result.outcomes) + "\n")
         failed = "；".join(f"台账第 {o.row} 号：{o.message}" for o in result.failed)
         summary = (f"发出 {result.count('written')} 份，跳过 {result.count('skipped')} 份（此前已发出），"
-                   f"{len(result.failed)} 份未发出" + (f"：{failed}" if failed else ""))
+                   f"{len(result.failed)} 份未发出" + (f"：{failed}" if failed else "")
+                   + (f"（{result.plain}）" if result.plain else ""))
         return Attachment(f"{target.title}.zip", "application/zip", buffer.getvalue()), summary
 
     jobs = request.app.state.jobs

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from .. import catalogue
@@ -198,9 +199,10 @@ def issue_page(request: Request, who: Staff, notice: str = "", status: str = "�
 
 
 @router.post("/issue", response_model=None)
-def issue(request: Request, who: Staff, notice: Annotated[str, Form(max_length=100)],
-          status: Annotated[str, Form(max_length=20)], csrf: Annotated[str, Form(max_length=200)] = "",
-          facts: Annotated[str, Form(max_length=200_000)] = "{}") -> Response:
+async def issue(request: Request, who: Staff, notice: Annotated[str, Form(max_length=100)],
+                status: Annotated[str, Form(max_length=20)], csrf: Annotated[str, Form(max_length=200)] = "",
+                facts: Annotated[str, Form(max_length=200_000)] = "{}",
+                template: Annotated[UploadFile | None, File()] = None) -> Response:
     security.same(csrf, who.csrf)
     if status not in VERDICTS:
         raise HTTPException(422, f"状态应为：{'、'.join(VERDICTS)}")
@@ -209,7 +211,11 @@ def issue(request: Request, who: Staff, notice: Annotated[str, Form(max_length=1
         given = parse_json(facts or "{}", "本次决定的内容")
     except UnusableInput as exc:
         raise HTTPException(422, str(exc)) from None
-    job_id = office_work.issue(request, target, status, given, who.user)
+    own = None  # the office's own template, when one was chosen
+    if template is not None and template.filename:
+        own = await uploads.received(request, template, uploads.TEMPLATES)
+    job_id = await run_in_threadpool(office_work.issue, request, target, status, given, who.user,
+                                     own[1] if own else None, own[0] if own else "本机关模板")
     return RedirectResponse(f"/staff/jobs/{job_id}", status_code=303)
 
 

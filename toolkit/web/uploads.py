@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException
 SUBMISSIONS = {"pdf": "PDF", "docx": "Word（.docx）"}  # what a submitted form may be
 DRAFTS = {**SUBMISSIONS, "xlsx": "Excel", "xls": "Excel（.xls）", "ods": "ODS 表格", "json": "JSON",
           "csv": "CSV"}  # what a form may be continued from
+TEMPLATES = {"docx": "Word（.docx）"}  # an office's own template for the notices it issues
 
 
 async def received(request: Request, upload: UploadFile, allowed: dict[str, str]) -> tuple[str, bytes]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.errors import RuleError
-from toolkit.expression import MISSING, compile_expression, exact
+from toolkit.expression import FUNCTIONS, MISSING, compile_expression, exact
 from toolkit.rules import load_rules
 
 
@@ -115,3 +115,60 @@ def test_malformed_rule_files_name_file_and_rule(tmp_path: Path, body: str, mess
     with pytest.raises(RuleError, match=None) as info:
         load_rules(path)
     assert message in str(info.value) and "x.rules.toml" in str(info.value)
+
+
+# --- the compiled code: values as the application has them, numbers by their ratios, parts computed once ----------
+
+AS_WRITTEN = {  # a scope as an application has it after reading: decimals, whole numbers, ISO dates as text
+    "a": Decimal("2.50"), "b": 3, "c": Decimal("-0.1"), "big": Decimal("1E+40"), "zero": 0, "yes": True,
+    "d": "2016-04-18", "e": "2016-02-30", "text": "abc", "blank": " ", "none": None, "f": 2.5,
+    "xs": [Decimal("1.1"), 2, "2016-01-01"], "years": [2014, 2015], "x": {"y": Decimal("0.5"), "z": None},
+}
+SOURCES = [
+    "a + b", "a - c", "a * c", "a / b", "b / a", "big / 3 + 1", "a / zero", "c * -1", "-a + b", "yes + yes",
+    "yes + a", "a + f", "f * 2", "a + text", "a + d", "a == 2.5", "a == 2.50", "0.1 == -c", "c < 0 < a <= b",
+    "a > big", "b >= 3", "b == 3.0", "a != b", "yes == 1", "a in xs", "1.1 in xs", "2 in xs", "d in xs",
+    "'2016-01-01' in xs", "years == [2014, 2015]", "2014 in years", "d < '2016-04-19'", "d == e", "e > d",
+    "a < text", "a == text", "a < none", "x.y * 2 == 1", "x.z + 1", "x.y / x.y", "[a, b]", "{a: b}[2.5]",
+    "sum(xs)", "sum(x for x in years)", "min(a, b)", "max(years)", "len(xs) + a", "count(1 for y in years if y > 2014)",
+    "a if yes else b", "a if none else d", "not a", "a and text", "none or a", "blank(blank) and a > 1",
+    "add_days(d, b)", "months_between(d, add_months(d, b))", "year(d) - b", "date(year(d), 1, 1) < d",
+]
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_scope_as_the_application_has_it_gives_what_its_exact_form_gives(source: str) -> None:
+    """The code makes a value exact where it uses it: the values, and their kinds, are those of a scope made exact
+    first (``exact`` is idempotent, so both ways are open to a caller)."""
+    compiled = compile_expression(source)
+    assert repr(compiled(AS_WRITTEN)) == repr(compiled(exact(AS_WRITTEN)))
+
+
+def test_arithmetic_of_decimals_is_exact_and_gives_fractions() -> None:
+    assert ev("a / b", a=Decimal("1E+40"), b=3) == Fraction(10**40, 3)
+    assert type(compile_expression("a / b")({"a": Decimal("1.1"), "b": 2})) is Fraction
+    assert compile_expression("a + b")({"a": Decimal("0.1"), "b": Decimal("0.2")}) == Fraction(3, 10)
+    assert compile_expression("a - b")({"a": 10**30 + 1, "b": Decimal("1E+30")}) == 1
+    ratios = {"a": Decimal("2.5"), "b": 3}
+    assert [compile_expression(f"a {op} b")(ratios) for op in "+-*/"] == [Fraction(11, 2), Fraction(-1, 2),
+                                                                         Fraction(15, 2), Fraction(5, 6)]
+    assert [compile_expression(f"0.5 {op} a")(ratios) for op in "+-*/"] == [3, -2, Fraction(5, 4), Fraction(1, 5)]
+    assert [compile_expression(f"a {op} 4")(ratios) for op in "+-*/"] == [Fraction(13, 2), Fraction(-3, 2), 10,
+                                                                         Fraction(5, 8)]
+    assert compile_expression("yes + yes")({"yes": True}) == 2  # Python's bool arithmetic, as before
+    assert compile_expression("a / b")({"a": 1, "b": Decimal("0.00")}) is MISSING
+    assert compile_expression("a == 0.1")({"a": Decimal("0.1")}) is True
+    assert compile_expression("a < 1/3")({"a": Decimal("0.3333333333333333333333333333333")}) is True
+
+
+def test_a_part_written_more_than_once_is_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[object] = []
+    year = FUNCTIONS["year"]
+    monkeypatch.setitem(FUNCTIONS, "year", lambda d: calls.append(d) or year(d))
+    compile_expression.cache_clear()  # compiled again, with the function that counts
+    try:
+        source = "[y for y in [year(d) - 2, year(d) - 1] if y >= year(e)] == [year(d) - 1]"
+        assert compile_expression(source)({"d": "2016-04-18", "e": "2015-03-01"}) is True
+    finally:
+        compile_expression.cache_clear()
+    assert len(calls) == 2  # year(d) and year(e), each once, though year(e) is asked for in a loop

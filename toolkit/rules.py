@@ -14,12 +14,14 @@ import operator
 import string
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from .errors import RuleError
-from .expression import MISSING, Compiled, compile_expression, exact, plain
+from .expression import MISSING, Compiled, Program, compile_expression, compile_program, exact, plain
 from .fields import pointer
 from .values import figure
 
@@ -29,6 +31,10 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq, "!=": operator.ne,
     "contains": lambda a, b: b in a, "in": lambda a, b: a in b, "not in": lambda a, b: a not in b,
 }
+_ORDERS = {OPERATORS[op]: op for op in (">=", ">", "<=", "<", "==", "!=")}  # the operators as written in code
+_MEMBERSHIP = {OPERATORS["contains"]: "{1} in {0}", OPERATORS["in"]: "{0} in {1}",
+               OPERATORS["not in"]: "{0} not in {1}"}
+_EXPRESSIONS = ("when", "for_each", "test", "value", "bound")
 _RULE_KEYS = {"id", "clause", "severity", "path", "message", "when", "for_each", "test", "value", "op",
               "bound", "unit", "bound_unit", "figures", "description", "pending"}
 
@@ -65,6 +71,7 @@ class Rule:
     bound: Compiled | None = None
     figures: dict[str, tuple[Compiled, str]] = field(default_factory=dict)
     pending: bool = False  # says that something is still to be done (no expert score yet), not that it is wrong
+    source: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)  # when, test … as written
 
     def breaches(self, scope: dict[str, Any]) -> Iterator[Breach]:
         """Every way ``scope`` (the application, plus the rule file's ``tables``) fails this rule."""
@@ -91,17 +98,22 @@ class Rule:
         return {name: figure(expression(scope), unit) for name, (expression, unit) in self.figures.items()}
 
     def _check(self, scope: dict[str, Any], index: int | None) -> Breach | None:
-        values: dict[str, str] = {}
-        value = bound = None
         if self.test is not None:
             outcome = self.test(scope)
             if outcome is MISSING or outcome:
                 return None
-        else:
-            assert self.value is not None and self.bound is not None and self.op is not None
-            value, bound = self.value(scope), self.bound(scope)
-            if value is MISSING or bound is MISSING or _holds(self.op, value, bound):
-                return None
+            return self.breach(scope, index)
+        assert self.value is not None and self.bound is not None and self.op is not None
+        value, bound = self.value(scope), self.bound(scope)
+        if value is MISSING or bound is MISSING or _holds(self.op, value, bound):
+            return None
+        return self.breach(scope, index, value, bound)
+
+    def breach(self, scope: dict[str, Any], index: int | None, value: Any = None, bound: Any = None) -> Breach:
+        """The finding of a check that failed: its message with the figures (``value`` and ``bound`` of a
+        comparison), ``index`` the item's under ``for_each``."""
+        values: dict[str, str] = {}
+        if self.test is None:
             values["value"], values["bound"] = _quoted(value, bound, self.unit, self.bound_unit or self.unit)
         values.update(self.figure_texts(scope))
         if index is not None:
@@ -139,9 +151,29 @@ class RuleSet:
 
     def evaluate(self, data: Mapping[str, Any]) -> tuple[list[Breach], list[Breach]]:
         """The rules ``data`` breaks, and the notes (flags that are not rules) whose ``test`` holds for it."""
+        return self.program({**data, "tables": self.tables})
+
+    def evaluate_slowly(self, data: Mapping[str, Any]) -> tuple[list[Breach], list[Breach]]:
+        """``evaluate`` rule by rule, each expression on its own: what ``program`` does in one function."""
         scope = {**exact(data), "tables": self.tables}
         breaches = [breach for rule in self.rules for breach in rule.breaches(scope)]
         return breaches, [self._note(note, scope) for note in self.notes if self._flagged(note, scope)]
+
+    @cached_property
+    def program(self) -> Callable[[dict[str, Any]], tuple[list[Breach], list[Breach]]]:
+        """Every rule and note in one compiled function of the scope (the application, and ``tables``): each
+        name of the application is looked up once, what several rules compute is computed once, only the values
+        the rules read are made exact, and a rule's message is written only when it fails."""
+        return compile_program("rules", self._write)
+
+    def _write(self, code: Program) -> None:
+        code.line("breaches, flags = [], []")
+        for rule in self.rules:
+            _write_rule(code, rule)
+        note_of = code.constant(self._note)
+        for note in self.notes:
+            _write_note(code, note, note_of)
+        code.line("return breaches, flags")
 
     @staticmethod
     def _flagged(note: Rule, scope: dict[str, Any]) -> bool:
@@ -150,6 +182,67 @@ class RuleSet:
     @staticmethod
     def _note(note: Rule, scope: dict[str, Any]) -> Breach:
         return Breach(note, pointer(note.path), note.message.format(**note.figure_texts(scope)))
+
+
+def _write_rule(code: Program, rule: Rule) -> None:
+    """The code that appends ``rule``'s breaches (under ``for_each``, of each item in turn)."""
+    if rule.for_each is None:
+        _write_check(code, rule, {}, "None", "scope")
+        return
+    items, index, item = code.expression(rule.source["for_each"], exact=False), code.local("n"), code.local("i")
+    code.bind(item, items)
+    with code.block(f"if isinstance({items}, list):"), code.block(f"for {index}, {item} in enumerate({items}):"):
+        _write_check(code, rule, {"item": item}, index, f"{{**scope, 'item': {item}}}")
+
+
+def _write_check(code: Program, rule: Rule, env: dict[str, str], index: str, scope: str) -> None:
+    """The code of one check: ``when``, then ``test`` or the comparison; the breach only when it fails."""
+    this = code.constant(rule)
+    if "when" in rule.source:
+        with code.block(f"if {code.expression(rule.source['when'], env, exact=False)}:"):
+            _write_test(code, rule, this, env, index, scope)
+    else:
+        _write_test(code, rule, this, env, index, scope)
+
+
+def _write_test(code: Program, rule: Rule, this: str, env: dict[str, str], index: str, scope: str) -> None:
+    if "test" in rule.source:
+        outcome = code.expression(rule.source["test"], env, exact=False)  # only its truth is asked
+        with code.block(f"if not ({code.is_missing(outcome)} or {outcome}):"):
+            code.line(f"breaches.append({this}.breach({scope}, {index}))")
+        return
+    assert rule.op is not None
+    value = code.expression(rule.source["value"], env, compared=True)  # a number as it is: exact on a breach
+    bound = code.expression(rule.source["bound"], env, compared=True)
+    failed = code.local("f")
+    order = _ORDERS.get(rule.op)
+    shortcut = code.shortcut(value, order, bound) if order else None
+    general = (f"{value} {order} {bound}" if order else _MEMBERSHIP[rule.op].format(value, bound)
+               if rule.op in _MEMBERSHIP else f"{code.constant(rule.op)}({value}, {bound})")
+    with code.block(f"if not ({code.is_missing(value)} or {code.is_missing(bound)}):"):
+        if shortcut:
+            code.line(f"if {shortcut[0]}:")
+            code.line(f"    {failed} = not ({shortcut[1]})")
+            general = shortcut[2]
+        with code.block("else:") if shortcut else nullcontext():
+            code.line("try:")
+            code.line(f"    {failed} = not ({general})")
+            code.line("except TypeError:")  # incomparable kinds: the schema reports the wrong type (as ``_holds``)
+            code.line(f"    {failed} = False")
+        with code.block(f"if {failed}:"):
+            code.line(f"breaches.append({this}.breach({scope}, {index}, {code.exact(value)}, {code.exact(bound)}))")
+
+
+def _write_note(code: Program, note: Rule, note_of: str) -> None:
+    """A note is flagged when its ``when`` holds and its ``test`` is True (not just truthy)."""
+    when = code.expression(note.source["when"], exact=False) if "when" in note.source else "True"
+    if "test" not in note.source:
+        return
+    with code.block(f"if {when}:"):
+        outcome = code.local()
+        code.line(f"{outcome} = {code.expression(note.source['test'], exact=False)}")  # `'text' is True` warns
+        with code.block(f"if {outcome} is True:"):
+            code.line(f"flags.append({note_of}({code.constant(note)}, scope))")
 
 
 EMPTY = RuleSet((), (), {})
@@ -204,6 +297,7 @@ def _rule(path: Path, entry: dict[str, Any], note: bool = False) -> Rule:
             op=OPERATORS[entry["op"]] if "op" in entry else None, bound=_maybe(entry.get("bound")),
             figures={k: _figure(v) for k, v in entry.get("figures", {}).items()},
             pending=bool(entry.get("pending", False)),
+            source={k: entry[k] for k in _EXPRESSIONS if entry.get(k)},
         )
     except RuleError as exc:
         raise RuleError(f"{where}: {exc}") from None

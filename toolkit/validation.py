@@ -6,19 +6,22 @@ the clause of the policy it enforces, its severity and a Chinese message with th
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import copy
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
+from functools import lru_cache, partial
 from typing import Any
 
-from jsonschema import ValidationError
+import fastjsonschema
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 from . import fields
 from .catalogue import Form, form
 from .errors import UnusableInput
 from .files import kind_of as _kind
-from .formats import FORMAT_STANDARDS
-from .reading import read
+from .formats import FORMAT_CHECKER, FORMAT_STANDARDS
+from .reading import read_filled
 from .values import figure
 
 
@@ -114,8 +117,7 @@ def check(target: Form | str, data: Any, stage: str = "application", file: str |
         raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
     if not isinstance(data, Mapping):
         raise UnusableInput(file or "<data>", f"顶层应为 JSON 对象，现为{_kind(data)} (not an object)")
-    data, readings = read(target, data)
-    data = fields.without_blanks(target, data)
+    data, readings = read_filled(target, data)  # read, then without what is not filled in (one walk)
     findings = list(_schema_findings(target, data))
     if strict:
         findings += [_finding(target, r.path, "input.strict", "", "error",
@@ -152,7 +154,7 @@ def _schema_findings(target: Form, data: Mapping[str, Any]) -> Iterator[Finding]
     if target.is_valid(data):
         return
     seen: set[tuple[str, str]] = set()
-    for error in target.validator.iter_errors(data):
+    for error in _errors(target).iter_errors(data):
         for path, message in _explain(error):
             if (path, message) not in seen:
                 seen.add((path, message))
@@ -160,6 +162,73 @@ def _schema_findings(target: Form, data: Mapping[str, Any]) -> Iterator[Finding]
                 rule = f"format.{error.validator_value}" if is_format else f"schema.{error.validator}"
                 clause = FORMAT_STANDARDS.get(error.validator_value, "") if is_format else ""
                 yield _finding(target, path, rule, clause, "error", message)
+
+
+class _Errors:
+    """Every schema error of an application the compiled check rejected, as ``Form.validator`` finds them, but
+    without walking the sections that hold none: from the form's second rejected application on, each top-level
+    section is first given to a compiled check of its own schema (fastjsonschema, compiled when first asked), and
+    only a section it rejects is walked for its errors. The errors and their order are ``Form.validator``'s: a
+    section skipped has none (``tests/test_robustness.py`` holds the compiled checks to jsonschema's verdict)."""
+
+    def __init__(self, target: Form) -> None:
+        self.target = target
+        self.rejected = 0
+        self.sections: dict[str, Callable[[Any], bool] | None] = {}
+        root: Any = target.schema.get("properties")
+        plain = Draft202012Validator.VALIDATORS["properties"]
+
+        def properties(validator: Any, properties: dict[str, Any], instance: Any,
+                       schema: Any) -> Iterator[ValidationError]:
+            if properties is not root or not validator.is_type(instance, "object"):
+                yield from plain(validator, properties, instance, schema)
+                return
+            for name, subschema in properties.items():
+                if name in instance and not self.valid(name, subschema, instance[name]):
+                    yield from validator.descend(instance[name], subschema, path=name, schema_path=name)
+
+        kind = validators.extend(Draft202012Validator, {"properties": properties})
+        self.skipping = kind(target.schema, format_checker=FORMAT_CHECKER)
+
+    def iter_errors(self, data: Any) -> Iterator[ValidationError]:
+        self.rejected += 1
+        errors: Iterator[ValidationError] = (self.skipping if self.rejected > 1 else self.target.validator).iter_errors(
+            data)
+        return errors
+
+    def valid(self, name: str, subschema: Any, value: Any) -> bool:
+        if name not in self.sections:
+            self.sections[name] = _compiled(subschema, self.target.schema)
+        check = self.sections[name]
+        return check is not None and check(value)
+
+
+def _compiled(subschema: Any, root: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A compiled yes/no check of one section's schema, its references to the form's ``$defs`` kept (None when
+    the section cannot be checked on its own)."""
+    if not isinstance(subschema, dict) or {"$id", "$defs", "definitions"} & set(subschema):
+        return None
+    alone = copy.deepcopy({**subschema, "$defs": root.get("$defs", {}),
+                           "$schema": "http://json-schema.org/draft-07/schema#"})
+    formats = {name: partial(FORMAT_CHECKER.conforms, format=name) for name in FORMAT_CHECKER.checkers}
+    try:
+        check = fastjsonschema.compile(alone, formats=formats, use_default=False)
+    except fastjsonschema.JsonSchemaException:  # a schema it cannot compile: the section is walked
+        return None
+
+    def valid(value: Any) -> bool:
+        try:
+            check(value)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return valid
+
+
+@lru_cache(maxsize=128)
+def _errors(target: Form) -> _Errors:
+    return _Errors(target)
 
 
 TYPE_NAMES = {"string": "文字", "number": "数值", "integer": "整数", "boolean": "是/否（true/false）",

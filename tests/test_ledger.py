@@ -371,3 +371,16 @@ def test_the_commands_on_a_postgresql_url(pg_url: str, inbox: dict[str, Path],
     assert "已是最新版本（0004）" in out and "postgresql+psycopg://postgres@/" in out
     listed = json.loads(out[out.index("["):])
     assert [(item["id"], item["status"]) for item in listed] == [(1, "待审"), (2, "无法读取")]
+
+
+def test_the_ledgers_names_stay_its_functions_whatever_was_imported_first() -> None:
+    """A submodule named like a function would replace it on the package once imported (``ledger.intake`` the module,
+    not the function): the ledger's modules are named otherwise."""
+    import importlib
+    import pkgutil
+
+    modules = {m.name for m in pkgutil.iter_modules(ledger.__path__)}
+    for name in ledger.__all__:
+        assert name not in modules, name
+        importlib.import_module(f"toolkit.ledger.{ledger._WHERE[name]}") if name in ledger._WHERE else None
+        assert not isinstance(getattr(ledger, name), type(ledger)), name

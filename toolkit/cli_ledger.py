@@ -100,7 +100,7 @@ def intake_command(form: Form, paths: tuple[str, ...], db: str, jobs: int, quiet
     目录中的 PDF 和 Word 文件（含子目录）都会收件。状态：待补正（有错误）、待审（无问题）、无法读取（写明原因）。
     同一文件再次提交时按 SHA-256 识别，不重复登记；同一申请人重新提交的申请与此前的申请关联。
     无法读取的文件不会中断收件。退出码：0 全部待审；1 有待补正的申请；2 有无法读取的文件。"""
-    from .ledger.intake import files_in, intake
+    from .ledger.receiving import files_in, intake
 
     found, missing = files_in(paths)
     for problem in missing:

@@ -22,13 +22,13 @@ from .statuses import APPROVED, REJECTED, STATUSES, TO_CORRECT, TO_REVIEW, UNREA
 
 if TYPE_CHECKING:
     from .deciding import NotDecidable, Ruling, decide_submission
-    from .intake import Received, files_in, intake
+    from .receiving import Received, files_in, intake
     from .issuing import LedgerSink, NothingToIssue, issue
     from .store import Ledger, UnknownSubmission
     from .verifying import NotRevocable, Record, record_of, revoke, verify_document
 
 _WHERE = {"NotDecidable": "deciding", "Ruling": "deciding", "decide_submission": "deciding",
-          "Received": "intake", "files_in": "intake", "intake": "intake",
+          "Received": "receiving", "files_in": "receiving", "intake": "receiving",
           "LedgerSink": "issuing", "NothingToIssue": "issuing", "issue": "issuing",
           "Ledger": "store", "UnknownSubmission": "store", "NotRevocable": "verifying", "Record": "verifying",
           "record_of": "verifying", "revoke": "verifying", "verify_document": "verifying"}

@@ -18,7 +18,7 @@ from ..catalogue import Form, form
 from ..decision import NoApprovalNotice, decide
 from ..errors import ShenbaoError, UnusableInput
 from ..validation import Finding, Report, check
-from .intake import finding
+from .receiving import finding
 from .models import Decision, Submission, now
 from .statuses import APPROVED, OPEN, REJECTED, RESUBMITTED, UNREADABLE
 from .store import Ledger, log, submission

@@ -1,4 +1,4 @@
-"""Intake: a folder of submitted files into the ledger. Each file is extracted and checked by the library
+"""Receiving (intake): a folder of submitted files into the ledger. Each file is extracted and checked by the library
 (``extraction.extract_many``) and recorded in its own transaction — 待补正 with error findings, 待审 when clean,
 无法读取 with the reason — so a run killed midway leaves every file it finished recorded, and a rerun records the
 rest. A file already in the ledger (the same SHA-256 for the same form) is not stored again; a new submission of an

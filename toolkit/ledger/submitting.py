@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..catalogue import Form, form
 from ..validation import check
-from .intake import _earlier, finding
+from .receiving import _earlier, finding
 from .models import Document, Receipt, Submission, now
 from .statuses import OPEN, RESUBMITTED, TO_CORRECT, TO_REVIEW
 from .store import Ledger, log

@@ -167,7 +167,7 @@ def decide(ledger: Ledger, submission_id: int, verdict: str, by: str, note: str 
 async def intake(ledger: Ledger, target: Form, received: Sequence[tuple[str, bytes]], by: str) -> list[dict[str, Any]]:
     """Take uploaded files in as submissions (each read in the reading process), keeping each new file with its
     submission; what became of each."""
-    from ..ledger.intake import DUPLICATE, record
+    from ..ledger.receiving import DUPLICATE, record
 
     outcomes: list[dict[str, Any]] = []
     for name, content in received:

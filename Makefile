@@ -17,7 +17,7 @@ install: system $(VENV)/.installed
 # is run again; the wheel keeps the ranges of pyproject.toml.
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS),ocr,dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS),ocr,cluster,dev]'
 	touch $@
 
 $(BIN)/uv:
@@ -157,8 +157,9 @@ test-lowest: system $(LOWEST)/.installed
 		have = {norm(d.name): d.version for d in m.distributions()}; \
 		names = {norm(re.match(r"[A-Za-z0-9._-]+", r)[0]) for r in m.requires("shenbao-toolkit")}; \
 		print(" ", *sorted(f"{n}=={have[n]}" for n in names & have.keys()))'
-	@echo "test-lowest: tests/test_scans.py is left out here: the OCR model (the [ocr] extra, 220 MB) is tested in .venv"
-	$(LOWEST)/bin/python -m pytest -q -x --ignore=tests/test_scans.py
+	@echo "test-lowest: tests/test_scans.py and tests/test_cluster.py are left out here: the OCR model (the [ocr] extra," \
+		"220 MB) and Dask (the [cluster] extra) are tested in .venv"
+	$(LOWEST)/bin/python -m pytest -q -x --ignore=tests/test_scans.py --ignore=tests/test_cluster.py
 
 clean:
 	rm -rf $(VENV) $(LOWEST) $(OUT) build dist *.egg-info

@@ -2,13 +2,18 @@
 sample: which fields came back right, which wrong, and which of the wrong ones carried no finding (silent).
 
 Each variant is a change of the rendered .docx (python-docx, or its XML) before LibreOffice prints it, or of the
-printed PDF (``cairo``: printed again by a viewer, ``pdftocairo -pdf``)."""
+printed PDF (``cairo``: printed again by a viewer, ``pdftocairo -pdf``), or another way to PDF (``EXPORTS``): the
+.docx saved as HTML by LibreOffice and printed by Chromium, exported as PDF/A-2, or saved as .odt and printed from
+there."""
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import shutil
 import subprocess
+import tempfile
 import zipfile
 from collections.abc import Callable
 from decimal import Decimal
@@ -20,6 +25,8 @@ from docx.enum.text import WD_BREAK
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm
+
+from toolkit import convert
 
 
 def _xml(path: Path, out: Path, change: Callable[[str], str]) -> Path:
@@ -149,6 +156,40 @@ DOCX_VARIANTS: dict[str, Callable[[Path, Path], Path]] = {
     "ticks-cross": _ticks("☒", "☐"),
 }
 PDF_VARIANTS = ("cairo",)
+EXPORTS = ("chromium", "pdfa", "odt")
+PDFA = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'  # PDF/A-2b
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def soffice(sources: list[Path], to: str, folder: Path, name: str) -> list[Path]:
+    """``sources`` converted by LibreOffice in one run (``--convert-to to``, in the fonts and the profile of
+    ``toolkit.convert``), each written to ``folder`` as ``STEM.NAME.EXT``; the files, in order."""
+    work = convert.font_config().parent
+    extension = to.split(":", 1)[0]
+    with tempfile.TemporaryDirectory(dir=folder) as made:
+        subprocess.run([str(convert.soffice_path()), f"-env:UserInstallation={(work / 'profile').as_uri()}",
+                        "--headless", "--invisible", "--nologo", "--nodefault", "--norestore", "--nolockcheck",
+                        "--convert-to", to, "--outdir", made, *map(str, sources)],
+                       check=True, capture_output=True, timeout=600, env=_fonts_env())
+        return [Path(shutil.move(Path(made) / f"{s.stem}.{extension}", folder / f"{s.stem}.{name}.{extension}"))
+                for s in sources]
+
+
+def print_html(html: Path, out: Path) -> Path:
+    """The page ``html`` printed to PDF by headless Chromium (no header or footer of its own, the fonts of
+    ``toolkit.convert``: Chromium embeds the OpenType CJK faces as Type 3 fonts)."""
+    if CHROMIUM is None:
+        raise FileNotFoundError("chromium")
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={out}",
+                        html.as_uri()], check=True, capture_output=True, timeout=120, env=_fonts_env())
+    return out
+
+
+def _fonts_env() -> dict[str, str]:
+    return {**os.environ, "FONTCONFIG_FILE": str(convert.font_config())}
 
 
 def reprint(pdf: Path, out: Path) -> Path:

@@ -281,3 +281,23 @@ def test_json_output_and_the_output_file_give_the_same_typed_data(pdfs: dict[str
     printed = json.loads(capsys.readouterr().out)["data"]
     assert printed == json.loads(out.read_text(encoding="utf-8"))
     assert isinstance(printed["approach"]["existing_base"]["space_area_m2"], (int, float))
+
+
+def test_the_fast_reading_gives_what_pdfplumber_gives(pdfs: dict[str, Path]) -> None:
+    """``page_objects`` builds the objects pdfplumber's ``page.objects`` would, and a row's cells hold the text
+    ``Table.extract`` gives: the speed of ``pdf_reading`` is never paid for in what it reads (a pdfplumber upgrade
+    that changes either shows here)."""
+    import pdfplumber
+
+    from toolkit.pdf_reading import Row, _page_tokens, deduped, page_objects
+
+    for form_id in ("tj-high-tech-enterprise-application", "xm-enterprise-profile"):
+        with pdfplumber.open(pdfs[form_id]) as mine, pdfplumber.open(pdfs[form_id]) as theirs:
+            for page, same in zip(mine.pages, theirs.pages, strict=True):
+                assert page_objects(page) == {"char": [], **same.objects}
+                clean = deduped(page)
+                rows = [t.cells for t in _page_tokens(clean, page.page_number) if isinstance(t, Row)]
+                tables = clean.find_tables()
+                expected = [[c if c is None else c.strip() for c in texts]
+                            for table in tables for texts in table.extract(x_tolerance=3) if any(texts)]
+                assert rows == expected

@@ -15,8 +15,9 @@ import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from . import fields
 from .catalogue import Form, form
@@ -30,6 +31,22 @@ from .validation import Report, check
 
 _UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]+')
 CHUNK = 32  # rows a worker renders per task
+
+Chunk = list[tuple[int, dict[str, Any], str]]  # rows to render: (row number, checked data, file name)
+Rendered = list[tuple[int, str, bytes | str]]  # each row's document, or why it could not be rendered
+
+
+class Pending(Protocol):
+    def result(self) -> Rendered: ...
+
+
+class Renderers(Protocol):
+    """Workers elsewhere (``toolkit.cluster``): ``submit`` renders a chunk with the prepared template the workers
+    were given; ``window`` chunks at most are in flight."""
+
+    window: int
+
+    def submit(self, chunk: Chunk) -> Pending: ...
 
 
 @dataclass
@@ -141,12 +158,15 @@ def _reasons(report: Report) -> str:
 def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sink, *,
           defaults: Mapping[str, Any] | None = None, name: str = "{__row__}", jobs: int = 1,
           template: bytes | None = None, progress: Callable[[int], None] | None = None,
-          start_method: str | None = None) -> BatchResult:
+          start_method: str | None = None,
+          renderers: Callable[[PreparedTemplate], AbstractContextManager[Renderers]] | None = None) -> BatchResult:
     """Render one document of ``notice`` per row into ``sink``; the outcome of every row.
 
     ``jobs`` above one renders on that many processes, started by ``start_method`` (the platform's default,
-    or ``spawn``/``forkserver``/``fork``). A user's ``template`` (.docx bytes) is linted first as ``template check``
-    lints it: a problem stops the batch before any document is made (``TemplateRefused``)."""
+    or ``spawn``/``forkserver``/``fork``); ``renderers`` renders elsewhere (a cluster: ``toolkit.cluster``), the
+    rows still read, checked, named and written here, in the same order. A user's ``template`` (.docx bytes) is
+    linted first as ``template check`` lints it: a problem stops the batch before any document is made
+    (``TemplateRefused``)."""
     target = form(notice)
     if template is not None:
         require_clean(template, target)
@@ -182,21 +202,27 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
             result.outcomes.append(_kept(sink, row, target_name, document))
         tick(len(done))
 
+    def drain(submit: Callable[[Chunk], Pending], window: int) -> None:
+        in_flight: list[Pending] = []
+        for chunk in plan():
+            in_flight.append(submit(chunk))
+            while len(in_flight) >= window:  # memory stays flat however long the sheet
+                keep(in_flight.pop(0).result())
+        for pending in in_flight:
+            keep(pending.result())
+
     try:
-        if jobs <= 1:
+        if renderers is not None:
+            with renderers(prepared) as remote:
+                drain(remote.submit, max(remote.window, 1))
+        elif jobs <= 1:
             for chunk in plan():
                 keep(_render(prepared, chunk))
         else:
             context = multiprocessing.get_context(start_method)
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
                                      initargs=(prepared,)) as pool:
-                in_flight: list[Any] = []
-                for chunk in plan():
-                    in_flight.append(pool.submit(_render_in_worker, chunk))
-                    while len(in_flight) >= 2 * jobs:  # memory stays flat however long the sheet
-                        keep(in_flight.pop(0).result())
-                for future in in_flight:
-                    keep(future.result())
+                drain(lambda chunk: pool.submit(_render_in_worker, chunk), 2 * jobs)
     except BaseException:  # stopped midway (Ctrl-C, a failure): what was done is still listed
         result.outcomes.sort(key=lambda o: o.row)
         sink.close(result.outcomes, complete=False)

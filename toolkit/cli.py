@@ -6,6 +6,7 @@ Exit codes: 0 all well, 1 findings (an application fails a rule), 2 unusable inp
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -21,6 +22,7 @@ from .errors import ShenbaoError, UnusableInput
 
 if TYPE_CHECKING:
     from .catalogue import Form
+    from .cluster import Cluster
 
 
 class _Module:
@@ -449,11 +451,14 @@ def extract_command(form: Form, paths: tuple[str, ...], output: str | None, as_j
 @click.option("--key", metavar="机关.p12", help="与 --sign 同用：本机关的签名密钥（PKCS#12）。")
 @click.option("--password-file", metavar="文件", help="与 --sign 同用：从此文件的第一行读取密钥密码。")
 @click.option("--template", metavar="模板.docx", help=_TEMPLATE_HELP)
+@click.option("--cluster", metavar="tcp://主机:8786",
+              help="在 Dask 分布式集群上生成（调度器地址）；文档、manifest.csv 和 PDF 仍由本机写出，与本机运行相同。"
+                   "须安装 shenbao-toolkit[cluster]，见 docs/scale.md。")
 def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, defaults: str | None, jobs: int,
                   resume: bool, one: bool, pdf: bool, merge: str | None, zip_path: str | None, check_only: bool,
                   quiet: bool, from_ledger: bool, status: str, db: str, office_file: str | None,
                   decision_file: str | None, sign: bool, key: str | None, password_file: str | None,
-                  template: str | None) -> None:
+                  template: str | None, cluster: str | None) -> None:
     """按表格（.xlsx、.xls、.ods、.csv、.jsonl）每行生成一份通知或证书；有误的行指明行号和原因后跳过。
 
     --from-ledger：不用表格，为台账中已作出决定的申请生成通知，编号由台账分配，并记录发给谁、哪一份（SHA-256）；
@@ -464,7 +469,7 @@ def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, 
         from .cli_ledger import batch_from_ledger
 
         refused = [flag for flag, given in (("--resume", resume), ("--one", one), ("--check", check_only),
-                                            ("--defaults", defaults)) if given]
+                                            ("--defaults", defaults), ("--cluster", cluster)) if given]
         batch_from_ledger(form, rows, out_dir, name=name, jobs=jobs, pdf=pdf, merge=merge, zip_path=zip_path,
                           quiet=quiet, status=status, db=db, office_file=office_file, decision_file=decision_file,
                           refused=refused, signer=signer, template=own)
@@ -490,6 +495,9 @@ def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, 
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
         raise UnusableInput(out_dir, "这是一个文件，不是目录；-o 应为存放文档的目录")
     jobs = jobs or os.cpu_count() or 1
+    if cluster and one:
+        raise click.UsageError("--cluster 不能与 --one 同用（--one 只生成一份文档）")
+    remote = _cluster(cluster) if cluster else None  # reached (or refused) before anything is written
     sink = sinks.FolderSink(out_dir, resume=resume, pdf=pdf, merge=merge_out, zip_path=zip_out, jobs=jobs,
                             signer=signer)
     if one:
@@ -497,14 +505,21 @@ def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, 
         result = batching.one_document(form, sheets.read_rows(sheet), sink, defaults=shared, template=own)
     else:
         sheets.check_headers(form, sheet)
-        with _progress(quiet, sheet) as advance:
+        with _progress(quiet, sheet) as advance, remote or contextlib.nullcontext():
             result = batching.batch(form, sheets.read_rows(sheet), sink, defaults=shared, name=name, jobs=jobs,
-                                    progress=advance, template=own)
+                                    progress=advance, template=own, renderers=remote.renderers if remote else None)
     _say_plain(template, result)
     _print_failures(rows, result)
     click.echo(f"{out_dir}：生成 {result.count('written')} 份，跳过 {result.count('skipped')} 份（已存在），"
                f"{len(result.failed)} 行有错误")
     sys.exit(1 if result.failed else 0)
+
+
+def _cluster(address: str) -> Cluster:
+    """A client of the Dask scheduler at ``address`` (``cluster.Cluster``): ``distributed`` imported only now."""
+    from .cluster import Cluster
+
+    return Cluster(address)
 
 
 def _signer(sign: bool, key: str | None, password_file: str | None) -> Any:

@@ -7,29 +7,46 @@ flat on long files. Known quirks of Chinese PDFs are handled here: characters do
 characters are grouped into lines by their baselines, not by the boxes their fonts claim (a reprint by a viewer
 puts CJK boxes 0.8 em below the Latin ones of the same line); running headers and footers — page numbers
 (``— 1 —``, ``第 4 页 共 8 页``) and lines repeated at the top or bottom of pages — and ``（以下无正文）`` are
-skipped. ``Row`` and ``Line`` are also what a Word file is read into (``docx_reading``), so one extraction walks
-both.
+skipped. So are the quirks of a page printed by a browser (Chromium): radicals (``⼯``) where ideographs (``工``)
+were typed, a space drawn as a control code, a table row broken across pages with no rule at the break and the
+table's header repeated atop the next page, the tops of the next page's first glyphs at a page's foot. ``Row``
+and ``Line`` are also what a Word file is read into (``docx_reading``), so one extraction walks both.
+
+Reading is the cost of extraction, and most of it is pdfminer's: the page's objects are built from pdfminer's
+layout directly (``page_objects``) and a table's cells find their characters by position, so a file is read
+sooner than by a plain loop of pdfplumber's ``extract_tables`` and ``extract_text`` (``bench/extract.py``).
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import re
 import signal
 import threading
+import unicodedata
 import zlib
+from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pdfplumber
+from pdfminer.layout import LTChar, LTContainer, LTCurve, LTLine, LTRect
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfplumber.page import FilteredPage
 from pdfplumber.utils.exceptions import PdfminerException
+from pdfplumber.utils.pdfinternals import resolve_all
+from pdfplumber.utils.text import chars_to_textmap, extract_text
 
 from .errors import UnusableInput
+
+# pdfminer warns on stderr of each font it must guess (a Type 3 font without a FontBBox: every Chromium print);
+# the reading copes, and the command's error output stays one line a file. A program that configures logging
+# still gets them.
+logging.getLogger("pdfminer").addHandler(logging.NullHandler())
 
 _PAGE_NUMBER = re.compile(r"^[—\-–]\s*\d+\s*[—\-–]$")
 # a page number as word processors and viewers print it (squeezed): 第4页共8页, 第4页, 4/8, Page 4 of 8, - 4 -, 4
@@ -104,6 +121,29 @@ def check_budget(data: bytes, name: str, budget: Budget = BUDGET) -> None:
                                       "(a stream inflates past the budget)")
 
 
+# the radicals of the CJK Radicals Supplement that a font draws with an ideograph's glyph, and that ideograph (as
+# Noto CJK maps them; Unicode gives them no decomposition)
+_RADICALS = ("⺂乛⺃乚⺅亻⺉刂⺋㔾⺎兀⺏尣⺐尢⺒巳⺓幺⺔彑⺕彐⺖忄⺘扌⺙攵⺛旡⺞歺⺟母⺠民⺡氵⺣灬⺤爫⺦丬⺨犭⺫罒⺭礻"
+             "⺯糹⺰纟⺱罓⺲罒⺳㓁⺹耂⺺肀⺾艹⺿艹⻁虎⻂衤⻃覀⻄西⻅见⻆角⻈讠⻉贝⻋车⻌辶⻍辶⻎辶⻐钅⻑長⻒镸⻓长⻔门⻖阝⻘青"
+             "⻙韦⻚页⻛风⻜飞⻝食⻟飠⻠饣⻢马⻣骨⻤鬼⻥鱼⻦鸟⻧卤⻨麦⻩黄⻪黾⻫斉⻬齐⻭歯⻮齿⻯竜⻰龙⻱龜⻲亀⻳龟")
+
+
+def _unified_ideographs() -> dict[int, str]:
+    """A radical (``⼯`` U+2F2F, ``⻔`` U+2EC1) or a compatibility ideograph read where the unified ideograph
+    (``工``, ``门``) was typed → that ideograph: fonts whose ToUnicode names a glyph by the first code point mapped
+    to it (Chromium's Type 3 fonts do) give them; so does a space drawn as a control code (``\\x01``)."""
+    table = {ord(radical): ideograph for radical, ideograph in zip(_RADICALS[::2], _RADICALS[1::2], strict=True)}
+    table |= {code: " " for code in (*range(0x09), *range(0x0B, 0x20), 0x7F)}  # a space drawn as a control code
+    for code in (*range(0x2F00, 0x2FE0), *range(0xF900, 0xFB00)):
+        same = unicodedata.normalize("NFKC" if code < 0xF900 else "NFC", chr(code))
+        if len(same) == 1 and same != chr(code):
+            table[code] = same
+    return table
+
+
+_UNIFIED = _unified_ideographs()
+
+
 class OverBudget(UnusableInput):
     """A file refused because reading it would cost more than its ``Budget``: never to be tried another way."""
 
@@ -172,7 +212,7 @@ def _read_pdf(data: bytes, name: str, budget: Budget) -> tuple[list[Token], int]
         if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
             raise UnusableInput(name, "PDF 已加密，无法读取 (encrypted)") from None
         raise UnusableInput(name, f"PDF 文件已损坏或不完整 (truncated or damaged: {type(cause).__name__})") from None
-    tokens = _join_split_rows(_without_furniture(tokens, heights))
+    tokens = _join_split_rows(_without_slivers(_without_furniture(tokens, heights), heights))
     cid = sum(len(_CID.findall(t.text if isinstance(t, Line) else " ".join(c or "" for c in t.cells)))
               for t in tokens)
     if chars == 0:
@@ -185,21 +225,78 @@ def _read_pdf(data: bytes, name: str, budget: Budget) -> tuple[list[Token], int]
 
 def deduped(page: Any) -> Any:
     """The page without the doubles of fake bold: a character drawn again within 1 pt of itself (the same text,
-    font and size) counts once. What ``Page.dedupe_chars`` does, in one pass (it sorts by ``list.index``)."""
-    seen: dict[tuple[Any, ...], list[tuple[float, float]]] = {}
+    font and size) counts once. What ``Page.dedupe_chars`` does, in one pass (it sorts by ``list.index``), over
+    the objects of ``page_objects``."""
+    objects = page_objects(page)
+    seen: dict[tuple[Any, ...], dict[tuple[int, int], list[tuple[float, float]]]] = {}
     kept = []
-    for char in page.chars:
+    for char in objects.get("char", ()):
         y, x = char["doctop"], char["x0"]
-        key = (char["upright"], char["text"], char["fontname"], char["size"])
-        cell_y, cell_x = int(y), int(x)
-        if any(abs(y - other_y) <= 1 and abs(x - other_x) <= 1 for dy in (-1, 0, 1) for dx in (-1, 0, 1)
-               for other_y, other_x in seen.get((*key, cell_y + dy, cell_x + dx), ())):
+        cells = seen.setdefault((char["upright"], char["text"], char["fontname"], char["size"]), {})
+        # 2 pt cells: a character within 1 pt stands in this cell or in the next one on the nearer side
+        cell_y, cell_x = int(y // 2), int(x // 2)
+        near_y = cell_y + (1 if y - 2 * cell_y >= 1 else -1)
+        near_x = cell_x + (1 if x - 2 * cell_x >= 1 else -1)
+        if cells and any(abs(y - other_y) <= 1 and abs(x - other_x) <= 1
+                         for cell in ((cell_y, cell_x), (cell_y, near_x), (near_y, cell_x), (near_y, near_x))
+                         for other_y, other_x in cells.get(cell, ())):
             continue
-        seen.setdefault((*key, cell_y, cell_x), []).append((y, x))
+        cells.setdefault((cell_y, cell_x), []).append((y, x))
         kept.append(char)
     clean = FilteredPage(page, lambda _: True)
-    clean._objects = {**page.objects, "char": kept}
+    clean._objects = {**objects, "char": kept}
     return clean
+
+
+def page_objects(page: Any) -> dict[str, list[dict[str, Any]]]:
+    """What pdfplumber's ``page.objects`` gives, a fifth sooner: the attributes of each character and each
+    rule or box are taken straight from pdfminer's objects (pdfplumber resolves every attribute of every object,
+    one by one, whatever it is); anything else goes through pdfplumber's own ``process_object``."""
+    height, (left, shift) = page.height, page.mediabox[:2]
+    doctop, number = page.initial_doctop, page.page_number
+    chars: list[dict[str, Any]] = []
+    objects: dict[str, list[dict[str, Any]]] = {"char": chars}
+    for item in _leaves(page.layout._objs):
+        top = height - item.y1 + shift
+        if type(item) is LTChar and isinstance(item.fontname, str):
+            state = item.graphicstate
+            stroke, fill = state.scolor, state.ncolor
+            chars.append({"matrix": item.matrix, "fontname": item.fontname, "adv": item.adv,
+                          "upright": item.upright, "x0": item.x0 + left, "y0": item.y0, "x1": item.x1 + left,
+                          "y1": item.y1, "width": item.width, "height": item.height, "size": item.size,
+                          "mcid": getattr(item, "mcid", None), "tag": getattr(item, "tag", None),
+                          "object_type": "char", "page_number": number, "ncs": item.ncs.name, "text": item._text,
+                          "stroking_color": stroke if isinstance(stroke, tuple) else (stroke,),
+                          "non_stroking_color": fill if isinstance(fill, tuple) else (fill,),
+                          "top": top, "bottom": height - item.y0 + shift, "doctop": doctop + top})
+        elif (kind := _PATHS.get(type(item))) is not None:
+            objects.setdefault(kind, []).append({
+                "x0": item.x0 + left, "y0": item.y0, "x1": item.x1 + left, "y1": item.y1, "width": item.width,
+                "height": item.height, "pts": [page.point2coord(p) for p in item.pts], "linewidth": item.linewidth,
+                "stroke": item.stroke, "fill": item.fill, "evenodd": item.evenodd,
+                "stroking_color": resolve_all(item.stroking_color),
+                "non_stroking_color": resolve_all(item.non_stroking_color),
+                "mcid": getattr(item, "mcid", None), "tag": getattr(item, "tag", None), "object_type": kind,
+                "page_number": number, "path": [(command, *map(page.point2coord, points))
+                                                for command, *points in item.original_path or ()],
+                "dash": item.dashing_style, "top": top, "bottom": height - item.y0 + shift, "doctop": doctop + top})
+        else:
+            made = page.process_object(item)
+            if made["object_type"] != "anno":
+                objects.setdefault(made["object_type"], []).append(made)
+    return objects
+
+
+_PATHS = {LTRect: "rect", LTLine: "line", LTCurve: "curve"}
+
+
+def _leaves(items: list[Any]) -> Iterator[Any]:
+    """The objects of a page's layout, figures opened (as pdfplumber walks them without layout analysis)."""
+    for item in items:
+        if isinstance(item, LTContainer):
+            yield from _leaves(item._objs)
+        else:
+            yield item
 
 
 def on_baselines(chars: list[dict[str, Any]]) -> None:
@@ -221,24 +318,65 @@ def on_baselines(chars: list[dict[str, Any]]) -> None:
             char["doctop"] -= shift + grow
 
 
+def open_ends(page: Any) -> list[dict[str, Any]]:
+    """The rules a table lacks where it runs off the page: a browser draws no border where a row breaks across
+    pages, so the columns' rules end in the air at the page's last (or first) rule and the row's part would be
+    lost. Between each two vertical rules that end at the lowest (highest) point of any, where no horizontal rule
+    meets them, a horizontal rule joining them."""
+    vertical = [e for e in page.edges if e["orientation"] == "v" and e["bottom"] - e["top"] > 3]
+    if len(vertical) < 2:
+        return []
+    horizontal = [e for e in page.edges if e["orientation"] == "h" and e["x1"] - e["x0"] > 3]  # not a rule's end
+    added = []
+    for end, y in (("bottom", max(e["bottom"] for e in vertical)), ("top", min(e["top"] for e in vertical))):
+        xs = sorted(e["x0"] for e in vertical if abs(e[end] - y) <= 1)
+        for left, right in zip(xs, xs[1:], strict=False):
+            middle = (left + right) / 2
+            if right - left > 3 and not any(abs(h["top"] - y) <= 3 and h["x0"] <= middle <= h["x1"]
+                                             for h in horizontal):
+                added.append({"object_type": "rule_edge", "orientation": "h", "x0": left, "x1": right,
+                              "top": y, "bottom": y, "width": right - left, "height": 0})
+    return added
+
+
 def _page_tokens(page: Any, number: int) -> list[Token]:
-    tables = page.find_tables()
+    """The rows of the page's tables and its lines of text outside them, top to bottom. A cell's text is what
+    pdfplumber's ``Table.extract`` gives (the characters whose middle stands in the cell), found without going
+    over every character of the page for every row."""
+    chars = page.chars
+    tables = page.find_tables({"explicit_horizontal_lines": open_ends(page)})
+    order = sorted(range(len(chars)), key=lambda i: chars[i]["top"] + chars[i]["bottom"])
+    middles = [(chars[i]["top"] + chars[i]["bottom"]) / 2 for i in order]
     tokens: list[Token] = []
     for table in tables:
-        for row, texts in zip(table.rows, table.extract(x_tolerance=3), strict=True):
+        for row in table.rows:
+            inside = sorted(order[bisect_left(middles, row.bbox[1]):bisect_left(middles, row.bbox[3])])
+            texts = [None if cell is None else _cell_text([chars[i] for i in inside], cell) for cell in row.cells]
             if any(texts):
-                tokens.append(Row([t if t is None else t.strip() for t in texts], list(row.cells), number,
-                                  row.bbox[1]))
-    boxes = [t.bbox for t in tables]
-    for line in page.extract_text_lines(x_tolerance=3, strip=True, return_chars=False):
-        middle = (line["top"] + line["bottom"]) / 2
-        if any(b[1] <= middle <= b[3] and b[0] <= line["x0"] + 1 and line["x1"] - 1 <= b[2] for b in boxes):
-            continue
-        if _PAGE_NUMBER.match(line["text"].replace(" ", "")):
-            continue
-        tokens.append(Line(line["text"], number, line["top"], (line["x0"], line["top"], line["x1"], line["bottom"])))
+                tokens.append(Row([t if t is None else t.strip().translate(_UNIFIED) for t in texts],
+                                  list(row.cells), number, row.bbox[1]))
+    boxes = [t.bbox for t in tables]  # a property, worked out anew at each call
+    outside = [c for c in chars if not any(_holds(b, c) for b in boxes)] if boxes else chars
+    lines = chars_to_textmap(outside, layout_bbox=page.bbox, layout_width=page.width, layout_height=page.height,
+                             x_tolerance=3).extract_text_lines(strip=True, return_chars=False)
+    for line in lines:
+        if not _PAGE_NUMBER.match(line["text"].replace(" ", "")):
+            tokens.append(Line(line["text"].translate(_UNIFIED), number, line["top"],
+                               (line["x0"], line["top"], line["x1"], line["bottom"])))
     tokens.sort(key=lambda t: t.top)
     return tokens
+
+
+def _holds(box: Box, char: dict[str, Any]) -> bool:
+    """The middle of ``char`` stands in ``box`` (as pdfplumber places a character in a cell)."""
+    middle_x: float = (char["x0"] + char["x1"]) / 2
+    middle_y: float = (char["top"] + char["bottom"]) / 2
+    return box[0] <= middle_x < box[2] and box[1] <= middle_y < box[3]
+
+
+def _cell_text(chars: list[dict[str, Any]], cell: Box) -> str:
+    inside = [c for c in chars if _holds(cell, c)]
+    return str(extract_text(inside, x_tolerance=3)) if inside else ""
 
 
 def _without_furniture(tokens: list[Token], heights: dict[int, float]) -> list[Token]:
@@ -271,15 +409,55 @@ def _without_furniture(tokens: list[Token], heights: dict[int, float]) -> list[T
     return kept
 
 
-def _join_split_rows(tokens: list[Token]) -> list[Token]:
-    """A row broken across a page end comes back whole: the next page's first row, if its first cell is
-    empty and its cells line up with the last row of the page before, continues that row."""
-    joined: list[Token] = []
+def _without_slivers(tokens: list[Token], heights: dict[int, float]) -> list[Token]:
+    """The tokens without the slivers of glyphs a browser prints at a page's foot from the next page's first
+    line (the tops of tall glyphs): a page's last line, in its bottom margin, whose words all stand, in order
+    and within its width, in the next page's first line."""
+    lines: dict[int, list[Line]] = {}
     for token in tokens:
-        previous = joined[-1] if joined else None
-        if (isinstance(token, Row) and isinstance(previous, Row) and token.page == previous.page + 1
-                and not token.cells[0] and _first_on_page(tokens, token) and continue_row(previous, token)):
-            continue
+        if isinstance(token, Line):
+            lines.setdefault(token.page, []).append(token)
+    slivers = {id(here[-1]) for page, here in lines.items()
+               if here[-1].top > heights.get(page, 0) * (1 - _MARGIN) and page + 1 in lines
+               and _sliver_of(here[-1], lines[page + 1][0])}
+    return [t for t in tokens if id(t) not in slivers] if slivers else tokens
+
+
+def _sliver_of(piece: Line, whole: Line) -> bool:
+    """``piece`` is glyphs of ``whole`` cut off: each of its words in ``whole``, in order, inside its width."""
+    if not (piece.box and whole.box and whole.box[0] - 2 <= piece.box[0] and piece.box[2] <= whole.box[2] + 2):
+        return False
+    rest = whole.text.replace(" ", "")
+    for word in piece.text.split():
+        at = rest.find(word)
+        if at < 0:
+            return False
+        rest = rest[at + len(word):]
+    return bool(piece.text.strip())
+
+
+def _join_split_rows(tokens: list[Token]) -> list[Token]:
+    """A row broken across a page end comes back whole: the next page's first row — after the table's header
+    row if a browser repeated it there —, if its first cell is empty and its cells line up with the last row of
+    the page before, continues that row."""
+    joined: list[Token] = []
+    seen: set[tuple[str | None, ...]] = set()
+    end: Token | None = None  # the last token of the page before
+    top = True  # nothing of this page kept yet but rows seen before (a repeated header)
+    for token in tokens:
+        if joined and token.page != joined[-1].page:
+            end, top = joined[-1], True
+        if isinstance(token, Row):
+            cells = tuple(token.cells)
+            if top and cells in seen:
+                joined.append(token)
+                continue
+            if (top and isinstance(end, Row) and end.page == token.page - 1 and not token.cells[0]
+                    and continue_row(end, token)):
+                top = False
+                continue
+            seen.add(cells)
+        top = False
         joined.append(token)
     return joined
 
@@ -295,7 +473,3 @@ def continue_row(first: Row, rest: Row) -> bool:
         here = first.cells[position] or ""
         first.cells[position] = f"{here}\n{more}" if here and more else (here or more)
     return True
-
-
-def _first_on_page(tokens: list[Token], token: Token) -> bool:
-    return next(t for t in tokens if t.page == token.page) is token

@@ -22,8 +22,8 @@ from .statuses import APPROVED, REJECTED, STATUSES, TO_CORRECT, TO_REVIEW, UNREA
 
 if TYPE_CHECKING:
     from .deciding import NotDecidable, Ruling, decide_submission
-    from .receiving import Received, files_in, intake
     from .issuing import LedgerSink, NothingToIssue, issue
+    from .receiving import Received, files_in, intake
     from .store import Ledger, UnknownSubmission
     from .verifying import NotRevocable, Record, record_of, revoke, verify_document
 

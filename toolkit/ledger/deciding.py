@@ -18,8 +18,8 @@ from ..catalogue import Form, form
 from ..decision import NoApprovalNotice, decide
 from ..errors import ShenbaoError, UnusableInput
 from ..validation import Finding, Report, check
-from .receiving import finding
 from .models import Decision, Submission, now
+from .receiving import finding
 from .statuses import APPROVED, OPEN, REJECTED, RESUBMITTED, UNREADABLE
 from .store import Ledger, log, submission
 

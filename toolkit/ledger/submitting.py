@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from ..catalogue import Form, form
 from ..validation import check
-from .receiving import _earlier, finding
 from .models import Document, Receipt, Submission, now
+from .receiving import _earlier, finding
 from .statuses import OPEN, RESUBMITTED, TO_CORRECT, TO_REVIEW
 from .store import Ledger, log
 

@@ -164,7 +164,9 @@ def time_budget(seconds: float, name: str) -> Iterator[None]:
         raise _Overrun
 
     previous = signal.signal(signal.SIGALRM, overrun)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # again every 0.1 s once over: a raise that lands where Python swallows it (a gc callback, a __del__) is not
+    # the end of the budget
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
     try:
         yield
     except _Overrun:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException
 
 from .. import catalogue
@@ -201,9 +202,10 @@ def issue_page(request: Request, who: Staff, notice: str = "", status: str = "�
 @router.post("/issue", response_model=None)
 async def issue(request: Request, who: Staff, notice: Annotated[str, Form(max_length=100)],
                 status: Annotated[str, Form(max_length=20)], csrf: Annotated[str, Form(max_length=200)] = "",
-                facts: Annotated[str, Form(max_length=200_000)] = "{}",
-                template: Annotated[UploadFile | None, File()] = None) -> Response:
+                facts: Annotated[str, Form(max_length=200_000)] = "{}") -> Response:
     security.same(csrf, who.csrf)
+    # the optional 本机关模板: a file field left empty arrives as a file with no name, or (older Starlette) as ""
+    template = (await request.form()).get("template")
     if status not in VERDICTS:
         raise HTTPException(422, f"状态应为：{'、'.join(VERDICTS)}")
     target = catalogue.form(notice)
@@ -212,7 +214,7 @@ async def issue(request: Request, who: Staff, notice: Annotated[str, Form(max_le
     except UnusableInput as exc:
         raise HTTPException(422, str(exc)) from None
     own = None  # the office's own template, when one was chosen
-    if template is not None and template.filename:
+    if isinstance(template, StarletteUpload) and template.filename:
         own = await uploads.received(request, template, uploads.TEMPLATES)
     job_id = await run_in_threadpool(office_work.issue, request, target, status, given, who.user,
                                      own[1] if own else None, own[0] if own else "本机关模板")

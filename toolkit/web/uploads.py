@@ -3,7 +3,8 @@ their names — so that nothing else reaches the readers."""
 
 from __future__ import annotations
 
-from fastapi import Request, UploadFile
+from fastapi import Request
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
 SUBMISSIONS = {"pdf": "PDF", "docx": "Word（.docx）"}  # what a submitted form may be

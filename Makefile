@@ -160,9 +160,10 @@ test-lowest: system $(LOWEST)/.installed
 	@echo "test-lowest: left out here, tested in .venv: tests/test_scans.py and tests/test_cluster.py (the [ocr] and" \
 		"[cluster] extras), tests/test_extract_variants.py and tests/test_convert.py (LibreOffice, Chromium and" \
 		"poppler exports and the LibreOffice pool: what they test is the system's packages; the readers' floors are" \
-		"tested by tests/test_extract.py and tests/test_word_submissions.py)"
+		"tested by tests/test_extract.py and tests/test_word_submissions.py), and the QR code's decoding (OpenCV, [ocr])"
 	$(LOWEST)/bin/python -m pytest -q -x --ignore=tests/test_scans.py --ignore=tests/test_cluster.py \
-		--ignore=tests/test_extract_variants.py --ignore=tests/test_convert.py
+		--ignore=tests/test_extract_variants.py --ignore=tests/test_convert.py \
+		--deselect=tests/test_signing.py::test_the_qr_code_holds_the_printed_code_and_link
 
 clean:
 	rm -rf $(VENV) $(LOWEST) $(OUT) build dist *.egg-info

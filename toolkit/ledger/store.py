@@ -50,11 +50,19 @@ class Ledger:
             path.parent.mkdir(parents=True, exist_ok=True)
         self.engine = database.engine(self.url)
         self._writer = self.engine.execution_options(**{database.WRITE: True})
-        try:
-            schema.ensure_current(self.engine)
-        except sa.exc.DatabaseError as exc:  # cannot connect, not a database, no permission …
-            self.engine.dispose()
-            raise LedgerUnavailable(f"{self.name}: 无法打开台账数据库：{_first_line(exc)}") from None
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                schema.ensure_current(self.engine)
+                break
+            except sa.exc.OperationalError as exc:  # another first use migrating meanwhile (SQLite: locked)
+                if attempt < ATTEMPTS and _conflict(exc):
+                    time.sleep(random.uniform(0.05, 0.2) * attempt)
+                    continue
+                self.engine.dispose()
+                raise LedgerUnavailable(f"{self.name}: 无法打开台账数据库：{_first_line(exc)}") from None
+            except sa.exc.DatabaseError as exc:  # cannot connect, not a database, no permission …
+                self.engine.dispose()
+                raise LedgerUnavailable(f"{self.name}: 无法打开台账数据库：{_first_line(exc)}") from None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -32,7 +32,6 @@ from ..ledger.store import Ledger
 from ..ledger.submitting import Attachment, Submitted, keep
 from ..ledger.submitting import by_receipt as _by_receipt
 from ..ledger.submitting import submit as _submit
-from ..validation import check
 from .jobs import Progress, job
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -125,11 +124,11 @@ def _first_row(target: Form, content: bytes, name: str, kind: str) -> tuple[dict
 
 async def submit(ledger: Ledger, target: Form, data: Mapping[str, Any]) -> Submitted:
     """Record a clean application with its .docx; 422 with the findings when it has errors."""
-    report = await run_in_threadpool(check, target, data)
-    if not report.ok:
-        problems = "；".join(f"{f.title}：{f.message}" for f in report.errors[:10])
-        raise HTTPException(422, f"申请有错误，未提交：{problems}")
-    document = await run_in_threadpool(rendering.render, target, data)
+    try:
+        document = await run_in_threadpool(rendering.render, target, data)  # the render gate is the check
+    except rendering.NotValid as refused:
+        problems = "；".join(f"{f.title}：{f.message}" for f in refused.report.errors[:10])
+        raise HTTPException(422, f"申请有错误，未提交：{problems}") from None
     kept = [Attachment(f"{target.title}.docx", DOCX, document),
             Attachment(f"{target.title}.json", "application/json", files.json_text(dict(data)).encode("utf-8"))]
     return await run_in_threadpool(_submit, ledger, target, data, kept)

@@ -36,7 +36,7 @@ def kind_of(content: bytes, name: str) -> str:
     if content.startswith(b"PK\x03\x04"):
         head = content[:4096]
         if b"word/" in head or suffix == "docx":
-            return "docx" if suffix in ("docx", "") or b"word/" in head else ""
+            return "docx"
         if b"xl/" in head or suffix == "xlsx":
             return "xlsx"
         if b"opendocument.spreadsheet" in head:

@@ -29,6 +29,7 @@ from jsonschema import Draft202012Validator
 
 import toolkit
 from toolkit.formats import FORMAT_CHECKER
+from toolkit.schema_check import fast_check
 
 ROOT = Path(__file__).resolve().parent.parent
 HIGH_TECH = "tj-high-tech-enterprise-application"
@@ -82,8 +83,15 @@ def reused_jsonschema(form_id: str, data: dict[str, Any]) -> bool:
     return _REUSED[form_id].is_valid(data)
 
 
+_FAST: dict[str, Callable[[Any], bool]] = {}
+
+
 def fastjsonschema(form_id: str, data: dict[str, Any]) -> bool:
-    return toolkit.form(form_id).is_valid(data)  # fastjsonschema compiled once per form (what shenbao runs first)
+    """fastjsonschema compiled once per form, given the forms' format checks as plain functions (what a caller
+    using fastjsonschema alone would write; shenbao's own schema check is ``toolkit.schema_check``)."""
+    if form_id not in _FAST:
+        _FAST[form_id] = fast_check(toolkit.schema(form_id)) or (lambda data: False)
+    return _FAST[form_id](data)
 
 
 def agreed(sides: dict[str, Side], batch: Batch) -> None:

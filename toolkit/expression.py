@@ -89,12 +89,18 @@ def _exact_other(value: Any) -> Any:
 
 
 def _day_or_text(value: str) -> Any:
-    if _ISO_DATE.match(value):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            return value
+    if len(value) == 10 and _ISO_DATE.match(value):
+        return _day(value)
     return value
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _day(value: str) -> Any:
+    """An ISO date's day (the same few dates come back in record after record), or the text when it is none."""
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return value
 
 
 def plain(value: Any) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 
 from .catalogue import Form, form
 from .fields import _takes_blank, is_blank, pointer_of, resolve
+from .schema_check import compile_schema
 from .values import excel_date, read_text, trimmed
 
 
@@ -55,6 +56,44 @@ def read_filled(target: Form | str, data: Mapping[str, Any]) -> tuple[dict[str, 
     (every value is read, a blank one too, so the readings are the same)."""
     readings: list[Reading] = []
     return _readers(form(target), True).root(data, readings), readings
+
+
+def as_read(node: dict[str, Any]) -> Callable[[str], Any]:
+    """Whether a text of the field ``node`` is as reading leaves it: read as itself (the same text) and not blank,
+    so kept as it is with nothing noted. What ``schema_check`` asks of every text to let a record skip reading.
+    It may say no to a text that is as read (the record is then read as any other), never yes to one that is not:
+    the usual texts are answered without reading them, the others by the field's reader."""
+    reader = _text_reader(node)
+
+    def read_as_itself(text: str) -> bool:
+        read_as = reader(text)
+        return read_as.__class__ is str and read_as == text and text != "" and not text.isspace()
+
+    kind, shape = _text_kind(node), node.get("format")
+    if kind is _DAY:
+        return _ISO_DAY.fullmatch  # read as itself; a real day is the format's to say
+    if "enum" in node and kind is _OTHER:
+        return frozenset(c for c in node["enum"] if type(c) is str and read_as_itself(c)).__contains__
+    if shape in ("uscc", "cn-resident-id"):
+        return lambda text: text.isascii() and text.isalnum() and text.upper() == text
+    if shape == "cn-phone":
+        return lambda text: text.isascii() and text != "" and not text[0].isspace() and not text[-1].isspace()
+    if kind is not _PLAIN:
+        return read_as_itself
+
+    def plain(text: str) -> bool:  # no white space at either end, no invisible character: trimming changes nothing
+        return text != "" and not text[0].isspace() and not text[-1].isspace() and text.isprintable() or (
+            read_as_itself(text))
+
+    return plain
+
+
+@lru_cache(maxsize=128)
+def settled(target: Form) -> Callable[[Any], bool] | None:
+    """The form's schema check that also says whether an application is already as reading leaves it (valid,
+    nothing to read, nothing blank to leave out): then ``read_filled`` would give back the same data and no
+    reading. None when the schema cannot be compiled so (then every application is read)."""
+    return compile_schema(target.schema, name=f"settled_{target.id.replace('-', '_')}", as_read=as_read)
 
 
 def _understood(value: Any, node: dict[str, Any]) -> Any:

@@ -6,14 +6,12 @@ the clause of the policy it enforces, its severity and a Chinese message with th
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
-import fastjsonschema
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 from . import fields
@@ -21,7 +19,8 @@ from .catalogue import Form, form
 from .errors import UnusableInput
 from .files import kind_of as _kind
 from .formats import FORMAT_CHECKER, FORMAT_STANDARDS
-from .reading import read_filled
+from .reading import Reading, read_filled, settled
+from .schema_check import compile_schema, fast_check
 from .values import figure
 
 
@@ -117,8 +116,13 @@ def check(target: Form | str, data: Any, stage: str = "application", file: str |
         raise ValueError(f"stage must be one of {STAGES}, not {stage!r}")
     if not isinstance(data, Mapping):
         raise UnusableInput(file or "<data>", f"顶层应为 JSON 对象，现为{_kind(data)} (not an object)")
-    data, readings = read_filled(target, data)  # read, then without what is not filled in (one walk)
-    findings = list(_schema_findings(target, data))
+    as_read = settled(target)
+    if as_read is not None and as_read(data):  # valid, and nothing in it to read or leave out: taken as it is
+        readings: list[Reading] = []
+        findings: list[Finding] = []
+    else:
+        data, readings = read_filled(target, data)  # read, then without what is not filled in (one walk)
+        findings = list(_schema_findings(target, data))
     if strict:
         findings += [_finding(target, r.path, "input.strict", "", "error",
                               f"应写作 {r.value}（现为「{r.written}」；去掉 --strict 时按此理解）") for r in readings]
@@ -206,24 +210,9 @@ class _Errors:
 def _compiled(subschema: Any, root: dict[str, Any]) -> Callable[[Any], bool] | None:
     """A compiled yes/no check of one section's schema, its references to the form's ``$defs`` kept (None when
     the section cannot be checked on its own)."""
-    if not isinstance(subschema, dict) or {"$id", "$defs", "definitions"} & set(subschema):
+    if not isinstance(subschema, dict):
         return None
-    alone = copy.deepcopy({**subschema, "$defs": root.get("$defs", {}),
-                           "$schema": "http://json-schema.org/draft-07/schema#"})
-    formats = {name: partial(FORMAT_CHECKER.conforms, format=name) for name in FORMAT_CHECKER.checkers}
-    try:
-        check = fastjsonschema.compile(alone, formats=formats, use_default=False)
-    except fastjsonschema.JsonSchemaException:  # a schema it cannot compile: the section is walked
-        return None
-
-    def valid(value: Any) -> bool:
-        try:
-            check(value)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
-
-    return valid
+    return compile_schema(subschema, root, "section") or fast_check(subschema, root)
 
 
 @lru_cache(maxsize=128)

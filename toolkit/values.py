@@ -13,33 +13,31 @@ import datetime as dt
 import json
 import re
 import unicodedata
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
+from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
 Number = int | Decimal | Fraction
 
 
-def _terminates(value: Fraction, places: int) -> bool:
-    return (value * Fraction(10) ** places).denominator == 1
-
-
 def decimal_text(value: Number, places: int = 2) -> str:
-    """``value`` written exactly when it has at most ``places`` decimals, else rounded to ``places``.
+    """``value`` written exactly when it has at most ``places`` decimals, else rounded (half to even) to ``places``.
 
     >>> decimal_text(Fraction(1, 20)), decimal_text(Fraction(1, 3)), decimal_text(Decimal("1008.20"))
     ('0.05', '0.33', '1008.2')
     """
-    fraction = Fraction(value)
-    with localcontext() as context:  # enough digits for any magnitude: 1e30 万元 stays exact
-        context.prec = len(str(abs(fraction.numerator // fraction.denominator))) + places + 30
-        quotient = Decimal(fraction.numerator) / Decimal(fraction.denominator)
-        if not _terminates(fraction, places):
-            quotient = quotient.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-        text = f"{quotient:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
+    if value.__class__ is int:
+        return str(value)
+    numerator, denominator = value.as_integer_ratio()
+    if denominator == 1:
+        return str(numerator)
+    scale = 10**places
+    quotient, remainder = divmod(abs(numerator) * scale, denominator)
+    if remainder * 2 > denominator or remainder * 2 == denominator and quotient % 2:
+        quotient += 1  # rounded half to even; exact when there is no remainder
+    whole, part = divmod(quotient, scale)
+    text = f"{'-' if numerator < 0 else ''}{whole}.{part:0{places}d}" if places > 0 else f"{quotient}"
+    return text.rstrip("0").rstrip(".") if places > 0 else ("-" if numerator < 0 else "") + text
 
 
 def percent_text(value: Number, places: int = 2) -> str:
@@ -262,6 +260,8 @@ def excel_date(serial: Any) -> str | None:
 
 def trimmed(text: str) -> str:
     """``text`` without invisible characters and without white space (full-width included) at either end."""
+    if text.isprintable():  # every invisible character is a format character (Cf), which is not printable
+        return text.strip(_WHITE)
     return _INVISIBLE.sub("", text).strip(_WHITE)
 
 

@@ -63,8 +63,10 @@ def exact(value: Any) -> Any:
         return _day_or_text(value)
     if kind is dict:
         return {k: exact(v) for k, v in value.items()}
-    if kind is int or kind is Decimal:
+    if kind is int:
         return Fraction(value)
+    if kind is Decimal:
+        return Fraction(*value.as_integer_ratio())  # two ints: Fraction's quick way (a Decimal goes through ABCs)
     if kind is list:
         return [exact(v) for v in value]
     if kind is bool or value is None:

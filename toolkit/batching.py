@@ -15,7 +15,6 @@ import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,15 +37,6 @@ Rendered = list[tuple[int, str, bytes | str]]  # each row's document, or why it 
 
 class Pending(Protocol):
     def result(self) -> Rendered: ...
-
-
-class Renderers(Protocol):
-    """Workers elsewhere (``toolkit.cluster``): ``submit`` renders a chunk with the prepared template the workers
-    were given; ``window`` chunks at most are in flight."""
-
-    window: int
-
-    def submit(self, chunk: Chunk) -> Pending: ...
 
 
 @dataclass
@@ -158,15 +148,13 @@ def _reasons(report: Report) -> str:
 def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sink, *,
           defaults: Mapping[str, Any] | None = None, name: str = "{__row__}", jobs: int = 1,
           template: bytes | None = None, progress: Callable[[int], None] | None = None,
-          start_method: str | None = None,
-          renderers: Callable[[PreparedTemplate], AbstractContextManager[Renderers]] | None = None) -> BatchResult:
+          start_method: str | None = None) -> BatchResult:
     """Render one document of ``notice`` per row into ``sink``; the outcome of every row.
 
     ``jobs`` above one renders on that many processes, started by ``start_method`` (the platform's default,
-    or ``spawn``/``forkserver``/``fork``); ``renderers`` renders elsewhere (a cluster: ``toolkit.cluster``), the
-    rows still read, checked, named and written here, in the same order. A user's ``template`` (.docx bytes) is
-    linted first as ``template check`` lints it: a problem stops the batch before any document is made
-    (``TemplateRefused``)."""
+    or ``spawn``/``forkserver``/``fork``); on a Dask cluster, ``cluster.Cluster.batch``. A user's ``template``
+    (.docx bytes) is linted first as ``template check`` lints it: a problem stops the batch before any document is
+    made (``TemplateRefused``)."""
     target = form(notice)
     if template is not None:
         require_clean(template, target)
@@ -212,10 +200,7 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
             keep(pending.result())
 
     try:
-        if renderers is not None:
-            with renderers(prepared) as remote:
-                drain(remote.submit, max(remote.window, 1))
-        elif jobs <= 1:
+        if jobs <= 1:
             for chunk in plan():
                 keep(_render(prepared, chunk))
         else:

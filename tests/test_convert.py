@@ -324,6 +324,43 @@ def test_no_libreoffice_remains_after_shutdown(tmp_path: Path) -> None:
     assert children(os.getpid()) == []
 
 
+def test_the_convert_command_starts_libreoffice_first_and_leaves_none(tmp_path: Path) -> None:
+    """``shenbao convert`` starts its worker while it imports the rest of the command; the PDF is whole, its fonts
+    embedded, and no LibreOffice is left once the command has exited — nor when it fails on its file (at once, not
+    after waiting for the office it started)."""
+    doc, bad = make_docx(tmp_path / "命令.docx"), tmp_path / "坏.docx"
+    bad.write_text("not a Word document", encoding="utf-8")
+    probe = ("import sys; sys.argv[1:1] = ['convert']; import toolkit.cli as cli; from toolkit import convert, entry; "
+             "print(convert.pool_open()); cli.main = lambda argv=None: None; entry.main(sys.argv[1:]); "
+             "pool = convert.office_pool(); print(pool is not None and bool(pool._starting or pool.pids()))")
+    run = subprocess.run([sys.executable, "-c", probe, str(doc)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=180)
+    # importing the command starts nothing; its entry point starts the worker before the command runs
+    assert run.returncode == 0 and run.stdout.split() == ["False", "True"], run.stderr
+    shenbao = str(Path(sys.executable).with_name("shenbao"))
+    for given, status in ((doc, 0), (bad, 2)):
+        started = time.monotonic()
+        command = subprocess.Popen([shenbao, "convert", str(given)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        out, err = command.communicate(timeout=180)
+        assert command.returncode == status, err
+        if status:
+            assert "坏.docx" in err and time.monotonic() - started < 15
+        left = subprocess.run(["pgrep", "-f", f"shenbao-{command.pid}-worker"], capture_output=True, text=True)
+        assert left.stdout == "", f"LibreOffice left behind: {left.stdout}"
+    pdf = doc.with_suffix(".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF-") and pdf.read_bytes().rstrip().endswith(b"%%EOF")
+    assert re.search(rf"\+{LINES[3][3]}", fonts_of(pdf))
+
+
+def test_libreoffice_keeps_the_large_blocks_it_frees(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    env = convert.office_env()
+    assert "glibc.malloc.mmap_threshold=" in env["GLIBC_TUNABLES"] and env["FONTCONFIG_FILE"]
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=4096")
+    assert convert.office_env()["GLIBC_TUNABLES"].endswith(":glibc.malloc.mmap_threshold=4096")  # given: it wins
+
+
 def test_without_python3_uno_the_plain_call_converts(tmp_path: Path) -> None:
     """The toolkit's own Python has no uno: as the system Python would be without python3-uno. The
     conversion takes the plain soffice call and says so once."""

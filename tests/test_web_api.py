@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -68,6 +69,27 @@ def test_render_refuses_an_application_with_errors_unless_a_draft(client: Any) -
     refused = post(client, f"/api/forms/{FORM}/render", failing)
     assert refused.status_code == 422 and "研发" in refused.json()["detail"]
     assert post(client, f"/api/forms/{FORM}/render?draft=true", failing).status_code == 200
+
+
+def test_two_pdfs_at_once_are_both_made(tmp_path: Path) -> None:
+    """Two downloads of a PDF at the same moment: each gets its own, whole (the pool has a worker for each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+    from webapp import make_app
+
+    certificate = "tj-high-tech-certificate"
+    names = ["天津甲科技有限公司", "天津乙科技有限公司"]
+    given = [changed(sample(certificate), {"enterprise.name": name}) for name in names]
+    with TestClient(make_app(tmp_path, office_workers=2), base_url="https://testserver") as test_client:
+        with ThreadPoolExecutor(2) as threads:
+            answers = list(threads.map(lambda data: post(test_client, f"/api/forms/{certificate}/render?format=pdf",
+                                                         data), given))
+    for answer, name in zip(answers, names, strict=True):
+        assert answer.status_code == 200 and answer.content.startswith(b"%PDF"), answer.text[:300]
+        assert answer.content.rstrip().endswith(b"%%EOF")
+        text = subprocess.run(["pdftotext", "-", "-"], input=answer.content, capture_output=True, check=True).stdout
+        assert name in text.decode("utf-8") and names[1 - names.index(name)] not in text.decode("utf-8")
 
 
 def test_extract_answers_as_the_command_does(client: Any, tmp_path: Path, shenbao: Any) -> None:

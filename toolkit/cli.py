@@ -6,7 +6,6 @@ Exit codes: 0 all well, 1 findings (an application fails a rule), 2 unusable inp
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib
 import json
@@ -285,13 +284,15 @@ def normalize_command(form: Form, path: str, output: str | None) -> None:
 @click.option("-o", "--output", required=True, metavar="输出.docx", help="要生成的 Word 文档（.docx）。")
 @click.option("--pdf", is_flag=True, help="同时在旁边生成 PDF（LibreOffice）。")
 @click.option("--draft", is_flag=True, help="生成草稿：未填或有误也生成，空白处留出填写横线。")
-@click.option("--template", metavar="模板.docx", help="使用自己的 Word 模板（.docx），在沙箱中渲染。")
+@click.option("--template", metavar="模板.docx",
+              help="使用自己的 Word 模板（.docx）：先按 template check 检查，有问题时不生成；在沙箱中渲染。")
 def render_command(form: Form, data_file: str, output: str, pdf: bool, draft: bool, template: str | None) -> None:
     """把申请数据生成为表单的 Word 文档；有错误时不生成（除非 --draft）。"""
     out = _output(output, ".docx", data_file, template)
+    own = _own_template(template, form)  # before the data is read: a template with problems writes nothing
     data = _load(data_file)
     try:
-        document = rendering.render(form, data, draft=draft, template=_template(template))
+        document = rendering.render(form, data, draft=draft, template=own)
     except rendering.NotValid as refused:
         click.echo(terminal_text.report_text(dataclasses.replace(refused.report, file=data_file)))
         click.echo(f"shenbao: {data_file}: {refused}", err=True)
@@ -303,12 +304,12 @@ def _template(path: str | None) -> bytes | None:
     return files.read_input(path) if path else None
 
 
-def _office_template(path: str | None, notice: Form) -> bytes | None:
-    """The office's own template for ``notice`` (``--template``), linted first as ``template check`` lints it: a
+def _own_template(path: str | None, target: Form) -> bytes | None:
+    """A user's own template for ``target`` (``--template``), linted first as ``template check`` lints it: a
     problem stops the command before anything is written (exit 2, each finding named)."""
     content = _template(path)
     if content is not None and path is not None:
-        template_check.require_clean(content, notice, path)
+        template_check.require_clean(content, target, path)
     return content
 
 
@@ -452,7 +453,8 @@ def extract_command(form: Form, paths: tuple[str, ...], output: str | None, as_j
 @click.option("--password-file", metavar="文件", help="与 --sign 同用：从此文件的第一行读取密钥密码。")
 @click.option("--template", metavar="模板.docx", help=_TEMPLATE_HELP)
 @click.option("--cluster", metavar="tcp://主机:8786",
-              help="在 Dask 分布式集群上生成（调度器地址）；文档、manifest.csv 和 PDF 仍由本机写出，与本机运行相同。"
+              help="在 Dask 分布式集群上生成（调度器地址）：各 worker 检查、生成文档并转换 PDF，本机按行序写出文档、"
+                   "PDF 和 manifest.csv，与本机运行相同。"
                    "须安装 shenbao-toolkit[cluster]，见 docs/scale.md。")
 def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, defaults: str | None, jobs: int,
                   resume: bool, one: bool, pdf: bool, merge: str | None, zip_path: str | None, check_only: bool,
@@ -464,7 +466,7 @@ def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, 
     --from-ledger：不用表格，为台账中已作出决定的申请生成通知，编号由台账分配，并记录发给谁、哪一份（SHA-256）；
     再次运行不会重复发出。--sign：每份 PDF 加数字签名（密钥只读一次）。"""
     signer = _signer(sign, key, password_file)
-    own = _office_template(template, form)  # before anything is written
+    own = _own_template(template, form)  # before anything is written
     if from_ledger:
         from .cli_ledger import batch_from_ledger
 
@@ -498,16 +500,22 @@ def batch_command(form: Form, rows: str | None, out_dir: str | None, name: str, 
     if cluster and one:
         raise click.UsageError("--cluster 不能与 --one 同用（--one 只生成一份文档）")
     remote = _cluster(cluster) if cluster else None  # reached (or refused) before anything is written
-    sink = sinks.FolderSink(out_dir, resume=resume, pdf=pdf, merge=merge_out, zip_path=zip_out, jobs=jobs,
-                            signer=signer)
+    # on a cluster the workers make the PDFs, and the client signs them: the sink makes none
+    sink = sinks.FolderSink(out_dir, resume=resume, pdf=pdf and not remote, merge=merge_out, zip_path=zip_out,
+                            jobs=jobs, signer=None if remote else signer)
     if one:
         sheets.check_headers(form, sheet, f"{batching.the_list(form)}[]")
         result = batching.one_document(form, sheets.read_rows(sheet), sink, defaults=shared, template=own)
+    elif remote:
+        sheets.check_headers(form, sheet)
+        with _progress(quiet, sheet) as advance, remote:
+            result = remote.batch(form, sheets.read_rows(sheet), sink, defaults=shared, name=name, progress=advance,
+                                  template=own, pdf=pdf, signer=signer)
     else:
         sheets.check_headers(form, sheet)
-        with _progress(quiet, sheet) as advance, remote or contextlib.nullcontext():
+        with _progress(quiet, sheet) as advance:
             result = batching.batch(form, sheets.read_rows(sheet), sink, defaults=shared, name=name, jobs=jobs,
-                                    progress=advance, template=own, renderers=remote.renderers if remote else None)
+                                    progress=advance, template=own)
     _say_plain(template, result)
     _print_failures(rows, result)
     click.echo(f"{out_dir}：生成 {result.count('written')} 份，跳过 {result.count('skipped')} 份（已存在），"

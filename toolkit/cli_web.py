@@ -29,8 +29,11 @@ from .cli_ledger import _db_option, _open
               help="上传文件的大小上限（MB）。")
 @click.option("--key", metavar="机关.p12", help="签发的通知同时生成 PDF 并加数字签名所用的本机关密钥（PKCS#12）。")
 @click.option("--password-file", metavar="文件", help="与 --key 同用：从此文件的第一行读取密钥密码。")
+@click.option("--office-workers", type=click.IntRange(1, 64), metavar="N",
+              help="同时转换 PDF 的 LibreOffice 进程数（默认：CPU 核数，最多 4）。第一次转换时才启动，服务停止时关闭；"
+                   "每个约占 250 MB 内存。")
 def serve_command(host: str, port: int, db: str, office_file: str | None, insecure_cookies: bool,
-                  max_upload: int, key: str | None, password_file: str | None) -> None:
+                  max_upload: int, key: str | None, password_file: str | None, office_workers: int | None) -> None:
     """启动网页服务：申请人在线填写、检查、下载和提交表单；工作人员登录后处理台账、作出决定、签发通知。"""
     import uvicorn
 
@@ -44,8 +47,10 @@ def serve_command(host: str, port: int, db: str, office_file: str | None, insecu
 
         signer = load_signer(key, password_file)  # asked for once, at the start, never kept on disk
     _open(db, create=True).close()
+    sized = {"office_workers": office_workers} if office_workers else {}
     app = create_app(Settings(db=db, office=Path(office_file) if office_file else None,
-                              secure_cookies=not insecure_cookies, max_upload=max_upload * 2**20, signer=signer))
+                              secure_cookies=not insecure_cookies, max_upload=max_upload * 2**20, signer=signer,
+                              **sized))
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     click.echo(f"申报工具箱网页服务：http://{shown}:{port}/ （工作人员入口 /staff/，接口说明 /api/docs；Ctrl-C 停止）")
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -30,7 +30,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -120,10 +120,12 @@ def keep_seed(profile: Path, seed: Path | None) -> None:
 
 class Worker:
     """One LibreOffice (``soffice.bin``, a child of this process in a session of its own) and the
-    ``office_worker.py`` process that talks UNO to it; started, and ready, when constructed."""
+    ``office_worker.py`` process that talks UNO to it; started, and ready, when constructed — or, with
+    ``wait=False``, started (both processes launched) and ready once ``wait_ready`` returns."""
 
     def __init__(self, python: list[str], soffice: Path, folder: Path, env: dict[str, str],
-                 seed: Path | None = None, start_seconds: float = START_SECONDS) -> None:
+                 seed: Path | None = None, start_seconds: float = START_SECONDS,
+                 cancelled: Callable[[], bool] | None = None, wait: bool = True) -> None:
         (folder / "tmp").mkdir(parents=True, exist_ok=True)  # LibreOffice's temporary files: gone with the folder
         self.folder, self.profile = folder, folder / "profile"
         seed_profile(self.profile, seed)
@@ -132,7 +134,10 @@ class Worker:
         # as the soffice script sets it for soffice.bin; the temporary files in the folder
         self.env = {**env, "SAL_ENABLE_FILE_LOCKING": "1", "TMPDIR": str(folder / "tmp")}
         self.command = office_command(str(office_binary(soffice)), self.profile.as_uri(), self.pipe)
-        self.office = self._launch()
+        try:
+            self.office = self._launch()
+        except OSError as error:  # not executable, out of processes …
+            raise Broken(f"{self.command[0]}: {error.strerror or error}") from None
         config = {"pipe": self.pipe, "office": self.office.pid, "start_seconds": start_seconds}
         try:
             with open(folder / "worker.log", "ab") as log_file:
@@ -144,8 +149,15 @@ class Worker:
             self.office.wait()
             raise Unavailable(f"{python[0]}: {error.strerror or error}") from None
         self._buffer = b""
+        self._start_seconds, self._cancelled = start_seconds, cancelled
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait until the worker is connected to its office: ``Broken`` (both killed) if it does not start, or
+        ``cancelled()`` says it is no longer wanted; ``Unavailable`` if its Python has no UNO bridge."""
         try:
-            ready = self._ready(start_seconds + 5)
+            ready = self._ready(self._start_seconds + 5, self._cancelled)
         except (Broken, Hung) as error:
             self.kill()
             raise Broken(f"LibreOffice did not start: {error}{self._log_tail()}") from None
@@ -165,16 +177,18 @@ class Worker:
         return subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, env=self.env, start_new_session=True)
 
-    def _ready(self, timeout: float) -> dict[str, Any]:
+    def _ready(self, timeout: float, cancelled: Callable[[], bool] | None = None) -> dict[str, Any]:
         """The worker's first answer, while watching the office: started again when it asks (status 81, after
-        it set up a new profile), ``Broken`` if it exits otherwise."""
+        it set up a new profile), ``Broken`` if it exits otherwise or when ``cancelled()`` says so."""
         deadline, restarts = time.monotonic() + timeout, 0
         while True:
             try:
-                return self._receive(min(0.2, max(deadline - time.monotonic(), 0.001)))
+                return self._receive(min(0.05, max(deadline - time.monotonic(), 0.001)))
             except Hung:
                 if time.monotonic() >= deadline:
                     raise
+            if cancelled is not None and cancelled():
+                raise Broken("no longer wanted")
             status = self.office.poll()
             if status == _RESTART and restarts < 3:
                 restarts += 1
@@ -223,9 +237,7 @@ class Worker:
         if self.office.poll() is None:  # not reaped yet: the pid is still the office's
             _killpg(self.office.pid)
             self.office.wait()
-        try:
-            self.process.wait(1)  # the worker exits on its own when its office goes
-        except subprocess.TimeoutExpired:
+        if self.process.poll() is None:  # it has nothing to finish: waiting for it to notice would cost a second
             _killpg(self.process.pid)
             self.process.wait()
         for path in leftover_pipes(self.pipe, self.profile.as_uri()):
@@ -312,21 +324,30 @@ class OfficePool:
             self._condition.notify_all()
 
     def prestart(self) -> None:
-        """Start a worker in the background if there is none yet, so that LibreOffice starts while the caller
-        prepares its documents; the first conversion waits for it."""
+        """Start a worker if there is none yet: its processes launched now, in the caller's thread (a few
+        milliseconds), and waited for in the background, so that LibreOffice starts while the caller goes on — to
+        import what it needs, to prepare its documents; the first conversion waits for it."""
         with self._condition:
             if self.unavailable or self._closed or self._idle or self._busy or self._starting:
                 return
             self._starting += 1
-        threading.Thread(target=self._start_idle, name="shenbao-office-start", daemon=True).start()
-
-    def _start_idle(self) -> None:
         try:
-            worker = self._start()
+            worker = self._start(wait=False)
+        except Unavailable:  # recorded in ``unavailable``; ``convert`` says so
+            return
+        except Broken as error:  # the first conversion tries again
+            log.info("a LibreOffice worker did not start: %s", error)
+            return
+        threading.Thread(target=self._start_idle, args=(worker,), name="shenbao-office-start", daemon=True).start()
+
+    def _start_idle(self, worker: Worker) -> None:
+        try:
+            self._ready(worker)
         except Unavailable:  # recorded in ``unavailable``; ``convert`` says so
             return
         except Broken as error:  # the next conversion tries again
-            log.info("a LibreOffice worker did not start: %s", error)
+            if not self._closed:
+                log.info("a LibreOffice worker did not start: %s", error)
             return
         with self._condition:
             if not self.closed():
@@ -362,7 +383,7 @@ class OfficePool:
 
     def close(self) -> None:
         """Stop every worker and wait for their processes; conversions asked of the pool afterwards fail. A worker
-        still starting is waited for (it stops itself when it sees the pool closed)."""
+        still starting is stopped (it sees the pool closed within a twentieth of a second) and waited for."""
         with self._condition:
             self._closed = True
             self._condition.notify_all()
@@ -442,28 +463,41 @@ class OfficePool:
             self._starting -= 1
             self._condition.notify_all()
 
-    def _start(self) -> Worker:
+    def _start(self, wait: bool = True) -> Worker:
         """A new worker, for a place counted in ``_starting``: given back here if it fails, else by the caller when
-        it has put the worker in its place."""
+        it has put the worker in its place. Without ``wait`` its processes are launched, and ``_ready`` waits."""
         assert self.python is not None
         with self._condition:
             self.started += 1
             number = self.started
         try:
             worker = Worker(self.python, self.soffice, self.folder / f"worker-{number}", self.env, self.seed,
-                            self.start_seconds)
+                            self.start_seconds, self.closed, wait=False)
+        except BaseException as error:
+            self._not_started(self.folder / f"worker-{number}", error)
+            raise
+        return self._ready(worker) if wait else worker
+
+    def _ready(self, worker: Worker) -> Worker:
+        """``worker`` once it is ready (counted as by ``_start``)."""
+        try:
+            worker.wait_ready()
             self._failed_starts = 0
             return worker
         except BaseException as error:
-            with self._condition:
-                if isinstance(error, Unavailable):
-                    self.unavailable = str(error)
-                elif isinstance(error, Broken):
-                    self._failed_starts += 1
-                    if self._failed_starts >= 3:  # LibreOffice does not start this way: the plain call says why
-                        self.unavailable = f"LibreOffice workers do not start ({error})"
-            shutil.rmtree(self.folder / f"worker-{number}", ignore_errors=True)
-            with self._condition:
-                self._starting -= 1
-                self._condition.notify_all()
+            self._not_started(worker.folder, error)
             raise
+
+    def _not_started(self, folder: Path, error: BaseException) -> None:
+        """Give back the place of a worker that did not start, and keep count: three in a row and there are none."""
+        with self._condition:
+            if isinstance(error, Unavailable):
+                self.unavailable = str(error)
+            elif isinstance(error, Broken) and not self._closed:
+                self._failed_starts += 1
+                if self._failed_starts >= 3:  # LibreOffice does not start this way: the plain call says why
+                    self.unavailable = f"LibreOffice workers do not start ({error})"
+        shutil.rmtree(folder, ignore_errors=True)
+        with self._condition:
+            self._starting -= 1
+            self._condition.notify_all()

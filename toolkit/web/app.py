@@ -3,6 +3,7 @@ assets shipped in the package, and one shape for every error — a clear Chinese
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from .. import convert
 from ..errors import ShenbaoError, UnknownForm
 from ..ledger.store import Ledger
 from . import api, applicant, pages, staff, verify
@@ -32,8 +34,12 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.jobs.recover()
+        had_pool, sized = convert.pool_open(), convert.size_pool(settings.office_workers)  # nothing starts yet
         yield
         app.state.jobs.close()
+        convert.size_pool(sized)
+        if not had_pool:  # the application's: its workers stopped, its work folder removed
+            await asyncio.to_thread(convert.close_pool, True)
         book.close()
 
     app = FastAPI(title="申报工具箱 shenbao-toolkit", version=_version(), lifespan=lifespan,

@@ -154,3 +154,27 @@ def test_the_lint_reads_headers_footers_and_properties_too(tmp_path: Path) -> No
     assert [f.path for f in check_template(titled_wrong, notice)] == ["enterprise.nam"]
     with pytest.raises(TemplateRefused, match=r"(?s)我们的证书\.docx: unknown-field certificate_nmber: .*不是表单"):
         require_clean(wrong, notice, "我们的证书.docx")
+
+
+def test_render_with_a_template_lints_it_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``shenbao render --template``: a misspelt tag stops it (exit 2, the file and field named, nothing written);
+    the same template spelt right renders, its footer filled in."""
+    import json
+
+    from toolkit.cli import main
+
+    form_id = "tj-high-tech-certificate"
+    data = tmp_path / "data.json"
+    data.write_text(json.dumps(sample(form_id), ensure_ascii=False, default=str), encoding="utf-8")
+    wrong, right, out = tmp_path / "错的.docx", tmp_path / "对的.docx", tmp_path / "证书.docx"
+    wrong.write_bytes(office_template(form_id, "证书编号：{{ certificate_nmber }}"))
+    right.write_bytes(office_template(form_id, "证书编号：{{ certificate_number }}"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["render", form_id, str(data), "--template", str(wrong), "-o", str(out)])
+    assert exit_info.value.code == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert f"{wrong}: unknown-field certificate_nmber: 模板中的「certificate_nmber」不是表单 {form_id} 的字段" in err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["render", form_id, str(data), "--template", str(right), "-o", str(out)])
+    assert exit_info.value.code == 0
+    assert footer_text(out) == f"证书编号：{sample(form_id)['certificate_number']}"

@@ -82,13 +82,14 @@ class Decision:
 
 
 @cache
-def _decisions() -> dict[str, Any]:
+def decisions() -> dict[str, Any]:
+    """``schemas/decisions.toml``: for each form, the notice that approves it, and the facts its decisions take."""
     return tomllib.loads((data_dir("schemas") / "decisions.toml").read_text(encoding="utf-8"))
 
 
 def approval_notice(target: Form | str) -> Form | None:
     """The notice that approves ``target``, if the catalogue has one."""
-    entry = _decisions().get(form(target).id)
+    entry = decisions().get(form(target).id)
     return form(entry["notice"]) if entry else None
 
 
@@ -108,7 +109,7 @@ def notice_data(target: Form | str, application: Mapping[str, Any], report: Repo
     """The notice's data: ``office`` with the fields ``decisions.toml`` takes from the application laid over it;
     a rejection cites every condition that fails (not what is merely pending)."""
     target = form(target)
-    entry = _decisions()[target.id if report.ok else "__rejection__"]
+    entry = decisions()[target.id if report.ok else "__rejection__"]
     data = fields.merged(office, {})
     scope = {**exact(application), "form": {"id": target.id, "title": target.title, "policy": target.policy},
              "applicant": exact(fields.at(application, target.applicant, {}) if target.applicant else {}),

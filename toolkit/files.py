@@ -206,7 +206,7 @@ def write_with(out: str | Path, save: Any) -> Path:
 
 def json_text(data: Any) -> str:
     """``data`` as indented JSON (exact decimals written as they are)."""
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_number) + "\n"
+    return json.dumps(data, ensure_ascii=False, indent=2, default=json_number) + "\n"
 
 
 def write_json(out: str | Path, data: Any) -> Path:
@@ -214,7 +214,9 @@ def write_json(out: str | Path, data: Any) -> Path:
     return write_bytes(out, json_text(data).encode("utf-8"))
 
 
-def _json_number(value: Any) -> Any:
+def json_number(value: Any) -> Any:
+    """A decimal as JSON writes it (``json.dumps(..., default=json_number)``): a whole number as an int, else a float
+    of its exact text."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() and "." not in str(value) else float(str(value))
     raise TypeError(f"{type(value).__name__} is not JSON")

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from .. import fields
 from ..catalogue import Form, form
 from ..errors import UnknownForm, UnusableInput
-from ..files import _json_number, parse_json
+from ..files import json_number, parse_json
 from ..ledger.models import Submission
 from ..ledger.submitting import Submitted
 
@@ -35,7 +35,7 @@ class Exact(JSONResponse):
 def _plain(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
-    return _json_number(value)
+    return json_number(value)
 
 
 async def data_body(request: Request) -> dict[str, Any]:

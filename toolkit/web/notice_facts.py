@@ -10,7 +10,7 @@ from typing import Any
 
 from .. import fields
 from ..catalogue import Form, form, forms
-from ..decision import REJECTION, _decisions
+from ..decision import REJECTION, decisions
 from ..office import for_notice, numbering
 
 APPROVED, REJECTED = "通过", "不予通过"
@@ -20,7 +20,7 @@ def notices_for() -> dict[str, tuple[Form, str]]:
     """The notices staff issue from the ledger, by id, each with the status of the submissions it goes to."""
     found: dict[str, tuple[Form, str]] = {}
     for target in forms():
-        entry = _decisions().get(target.id)
+        entry = decisions().get(target.id)
         if isinstance(entry, Mapping) and entry.get("notice"):
             found.setdefault(str(entry["notice"]), (form(str(entry["notice"])), APPROVED))
     found[REJECTION] = (form(REJECTION), REJECTED)
@@ -31,8 +31,7 @@ def given_elsewhere(notice: Form, profile: Mapping[str, Any]) -> set[str]:
     """The JSON pointers of the notice's fields that staff do not type: the profile's, the application's, the
     ledger's numbers."""
     taken = {fields.pointer(path) for path, _ in _flat(for_notice(profile, notice))}
-    decisions = _decisions()
-    for key, entry in decisions.items():
+    for key, entry in decisions().items():
         if not isinstance(entry, Mapping):
             continue
         sends = entry.get("notice") == notice.id or (key == "__rejection__" and notice.id == REJECTION)

@@ -424,3 +424,27 @@ def test_a_lean_copy_renders_the_same_pages(form_id: str, own_pool: OfficePool, 
                         str(tmp_path / name)], check=True)
         pages[name] = [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(tmp_path.glob(f"{name}-*.png"))]
     assert pages["full"] and pages["full"] == pages["lean"]
+
+
+def test_the_work_folder_of_a_killed_process_is_swept_and_a_living_ones_kept(tmp_path: Path) -> None:
+    """A process killed outright (SIGKILL: no ``atexit``) leaves its work folder; the next process to make one
+    removes it — and never the folder of a process still running, whose owner file it holds locked."""
+    holder = ("import sys, time; from toolkit import convert; print(convert._work_dir(), flush=True); "
+              "time.sleep(60)")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(scratch)}
+    killed, living = (subprocess.Popen([sys.executable, "-c", holder], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                       text=True) for _ in range(2))
+    try:
+        folders = [Path(p.stdout.readline().strip()) for p in (killed, living) if p.stdout]
+        assert all(f.parent == scratch and (f / "fonts.conf").is_file() for f in folders)
+        killed.kill()
+        killed.wait()
+        assert folders[0].is_dir()  # left behind
+        convert._sweep(scratch, older_than=0)
+        assert not folders[0].exists() and folders[1].is_dir()
+    finally:
+        for process in (killed, living):
+            process.kill()
+            process.wait()

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import atexit
 import errno
+import fcntl
 import logging
 import os
 import shutil
@@ -40,6 +41,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -110,11 +112,42 @@ def _work_dir() -> Path:
     global _work
     with _lock:
         if _work is None or _work[0] != os.getpid():
-            folder = Path(tempfile.mkdtemp(prefix="shenbao-soffice-", dir=_scratch()))
+            scratch = _scratch()
+            folder = Path(tempfile.mkdtemp(prefix=_WORK_PREFIX, dir=scratch))
+            _owned.append(_hold(folder))
             (folder / "fonts.conf").write_text(_fontconfig_text(), encoding="utf-8")
             _work = (os.getpid(), folder)
             atexit.register(_remove, os.getpid(), folder)
+            _sweep(folder.parent)
         return _work[1]
+
+
+_WORK_PREFIX = "shenbao-soffice-"
+_OWNER = ".owner"  # a file in each work folder, locked by the process the folder is for, for as long as it runs
+_owned: list[object] = []  # this process's open owner files (the lock lasts while the file is open)
+
+
+def _hold(folder: Path) -> object:
+    """Lock ``folder``'s owner file for this process's life: the kernel lets go of the lock when the process ends,
+    however it ends (a worker SIGKILLed runs no ``atexit``)."""
+    owner = (folder / _OWNER).open("w")
+    fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return owner
+
+
+def _sweep(scratch: Path, older_than: float = 60) -> None:
+    """Remove the work folders of processes that ended without removing theirs (killed): a folder of this user,
+    idle for ``older_than`` seconds, whose owner file nobody holds a lock on. A folder being made (no owner file
+    yet) or of a process still running (locked, in whatever PID namespace) is left alone."""
+    for folder in scratch.glob(f"{_WORK_PREFIX}*"):
+        try:
+            if folder.stat().st_uid != os.getuid() or time.time() - folder.stat().st_mtime < older_than:
+                continue
+            with (folder / _OWNER).open("a") as owner:
+                fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError while its process holds it
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _scratch() -> str | None:

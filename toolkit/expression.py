@@ -27,6 +27,7 @@ from typing import Any, cast
 import chinese_calendar
 
 from .errors import RuleError
+from .source_code import Source
 
 
 class _Missing:
@@ -279,7 +280,7 @@ _ARITHMETIC = {  # a ⊕ b of the ratios an/ad, bn/bd, as Fraction computes it
 }
 
 
-class Program:
+class Program(Source):
     """The Python source of one function of the scope, written expression by expression, compiled once
     (``compile_program``).
 
@@ -296,11 +297,9 @@ class Program:
     def __init__(self, name: str = "expression", repeated: Mapping[Any, int] | None = None) -> None:
         self.name = name
         self.repeated = repeated  # how often each part is evaluated (a first writing counts them), None then
+        super().__init__(depth=1)
         self.counts: dict[Any, int] = {}
-        self.lines: list[str] = []
-        self.depth = 1
         self.loops = 0
-        self.count = 0
         self.names: dict[str, str] = {}  # scope name → the local its value is looked up into
         self.memos: dict[Any, str] = {}
         self.prologue: list[str] = []
@@ -311,27 +310,15 @@ class Program:
         self.safe: set[str] = set()  # locals and literals that are never MISSING or None
         self.raw: set[str] = set()  # locals that may hold the application's values as they are (not exact)
 
-    def local(self, prefix: str = "t") -> str:
-        self.count += 1
-        return f"{prefix}{self.count}"
-
-    def line(self, text: str) -> None:
-        self.lines.append("    " * self.depth + text)
-
     @contextmanager
     def block(self, header: str) -> Iterator[None]:
-        """Lines indented under ``header`` (an ``if``, ``else``, ``for`` …)."""
-        self.line(header)
-        self.depth += 1
+        """``Source.block``, counting the loops it is in (what is written in one is evaluated more than once)."""
         loop = header.startswith("for ")
         self.loops += loop
-        written = len(self.lines)
         try:
-            yield
+            with super().block(header):
+                yield
         finally:
-            if len(self.lines) == written:
-                self.line("pass")
-            self.depth -= 1
             self.loops -= loop
 
     def constant(self, value: Any) -> str:

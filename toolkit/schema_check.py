@@ -15,14 +15,16 @@ from __future__ import annotations
 import copy
 import functools
 import re
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from decimal import Decimal
 from typing import Any
 
 import fastjsonschema
 from jsonschema import Draft202012Validator
 
 from .formats import FORMAT_CHECKER
+from .source_code import Source
 
 Check = Callable[[Any], bool]
 # Keywords that say nothing about validity (JSON Schema's annotations and the forms' own x-… ones).
@@ -62,19 +64,15 @@ def compile_schema(schema: dict[str, Any], root: dict[str, Any] | None = None, n
     return writer.compiled(name)
 
 
-class _Writer:
+class _Writer(Source):
     """The source of the check function and of its helpers (one per ``$ref`` target and ``if``)."""
 
     def __init__(self, root: dict[str, Any], as_read: TextCheck | None = None) -> None:
-        from decimal import Decimal
-
+        super().__init__()
         self.root = root
         self.as_read = as_read
         self.reading = False  # writing a function that also asks for values as read
         self.sources: list[str] = []
-        self.lines: list[str] = []
-        self.depth = 0
-        self.count = 0
         self.refs: dict[tuple[str, bool], str] = {}  # a $ref (and whether values as read are asked) → its function
         self.objects: dict[str, Any] = {"Decimal": Decimal, "NoneType": type(None),
                                         "_is_type": Draft202012Validator.TYPE_CHECKER.is_type}
@@ -85,29 +83,10 @@ class _Writer:
         check: Check = namespace[name]
         return check
 
-    def local(self, prefix: str = "v") -> str:
-        self.count += 1
-        return f"{prefix}{self.count}"
-
     def constant(self, value: Any) -> str:
         name = self.local("k")
         self.objects[name] = value
         return name
-
-    def line(self, text: str) -> None:
-        self.lines.append("    " * self.depth + text)
-
-    @contextmanager
-    def block(self, header: str) -> Iterator[None]:
-        self.line(header)
-        self.depth += 1
-        written = len(self.lines)
-        try:
-            yield
-        finally:
-            if len(self.lines) == written:
-                self.line("pass")
-            self.depth -= 1
 
     def function(self, name: str, schema: Any, reading: bool = False) -> None:
         """``def name(v): …`` returning False at the first check that fails, True at the end; with ``reading``,
@@ -319,29 +298,23 @@ def fast_check(schema: dict[str, Any], root: dict[str, Any] | None = None) -> Ch
 def _text_conforms(name: str) -> Callable[[str], bool]:
     """Whether a text is of the format ``name``, as the format checker says, each text asked once (the formats are
     functions of the text alone)."""
-    function, raises = FORMAT_CHECKER.checkers[name]
-
-    @functools.lru_cache(maxsize=1 << 14)
-    def conforms(text: str) -> bool:
-        try:
-            return bool(function(text))
-        except raises:
-            return False
-
-    return conforms
+    return functools.lru_cache(maxsize=1 << 14)(_conforms(*FORMAT_CHECKER.checkers[name]))
 
 
 def format_functions() -> dict[str, Check]:
     """Each format of ``FORMAT_CHECKER`` as a yes/no function (what fastjsonschema's ``formats`` takes)."""
-    def conforms(function: Callable[[Any], Any], raises: Any) -> Check:
-        def check(value: Any) -> bool:
-            try:
-                return bool(function(value))
-            except raises:
-                return False
-        return check
+    return {name: _conforms(function, raises) for name, (function, raises) in FORMAT_CHECKER.checkers.items()}
 
-    return {name: conforms(function, raises) for name, (function, raises) in FORMAT_CHECKER.checkers.items()}
+
+def _conforms(function: Callable[[Any], Any], raises: Any) -> Check:
+    """A format checker's function as yes or no (no for the exception it raises on a value not of its format)."""
+    def check(value: Any) -> bool:
+        try:
+            return bool(function(value))
+        except raises:
+            return False
+
+    return check
 
 
 def _uniq() -> Callable[[Any], bool]:

@@ -330,7 +330,7 @@ def test_batch_bookkeeping_grows_linearly(monkeypatch: pytest.MonkeyPatch) -> No
             return b"document"
 
     monkeypatch.setattr(batching, "PreparedTemplate", Template)
-    monkeypatch.setattr(batching, "_checked", lambda target, row, known, defaults: (dict(row.values), ""))
+    monkeypatch.setattr(batching, "checked_row", lambda target, row, known, defaults: (dict(row.values), ""))
 
     def run(count: int) -> None:
         rows = [{"enterprise": {"uscc": "91120116786375429R"}} for _ in range(count)]

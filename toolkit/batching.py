@@ -98,8 +98,8 @@ def check_rows(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], *,
     known, unique = columns(target), unique_fields(target)
     seen: dict[tuple[str, str], int] = {}
     result = BatchResult()
-    for row in _rows(rows):
-        data, problem = _checked(target, row, known, defaults or {})
+    for row in numbered_rows(rows):
+        data, problem = checked_row(target, row, known, defaults or {})
         if data is None:
             result.outcomes.append(Outcome(row.number, "", "failed", problem))
             continue
@@ -115,12 +115,12 @@ def check_rows(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], *,
     return result
 
 
-def _rows(rows: Iterable[Row | Mapping[str, Any]]) -> Iterator[Row]:
+def numbered_rows(rows: Iterable[Row | Mapping[str, Any]]) -> Iterator[Row]:
     for number, row in enumerate(rows, start=1):
         yield row if isinstance(row, Row) else Row(number, row, nested=True)
 
 
-def _row_data(row: Row, known: Columns, defaults: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+def row_data(row: Row, known: Columns, defaults: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
     """A row's document data, or None and why the row is unusable."""
     if row.error:
         return None, row.error
@@ -130,10 +130,11 @@ def _row_data(row: Row, known: Columns, defaults: Mapping[str, Any]) -> tuple[di
     return known.data(row, defaults), ""
 
 
-def _checked(target: Form, row: Row, known: Columns, defaults: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
+def checked_row(target: Form, row: Row, known: Columns,
+                defaults: Mapping[str, Any]) -> tuple[dict[str, Any] | None, str]:
     """A row's data read as the schema wants it (the same reading validate gives a typed value) and checked,
     or None and why the row fails: unusable, or the schema's findings."""
-    data, problem = _row_data(row, known, defaults)
+    data, problem = row_data(row, known, defaults)
     if data is None:
         return None, problem
     data = read(target, data)[0]
@@ -166,8 +167,8 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
 
     def plan() -> Iterator[list[tuple[int, dict[str, Any], str]]]:
         pending: list[tuple[int, dict[str, Any], str]] = []
-        for row in _rows(rows):
-            data, problem = _checked(target, row, known, defaults or {})
+        for row in numbered_rows(rows):
+            data, problem = checked_row(target, row, known, defaults or {})
             if data is None:
                 result.outcomes.append(Outcome(row.number, "", "failed", problem))
                 tick(1)
@@ -187,7 +188,7 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
 
     def keep(done: list[tuple[int, str, bytes | str]]) -> None:
         for row, target_name, document in done:
-            result.outcomes.append(_kept(sink, row, target_name, document))
+            result.outcomes.append(keep_document(sink, row, target_name, document))
         tick(len(done))
 
     def drain(submit: Callable[[Chunk], Pending], window: int) -> None:
@@ -202,7 +203,7 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
     try:
         if jobs <= 1:
             for chunk in plan():
-                keep(_render(prepared, chunk))
+                keep(render_chunk(prepared, chunk))
         else:
             context = multiprocessing.get_context(start_method)
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_start_worker,
@@ -217,7 +218,7 @@ def batch(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], sink: Sin
     return result
 
 
-def _kept(sink: Sink, row: int, name: str, document: bytes | str) -> Outcome:
+def keep_document(sink: Sink, row: int, name: str, document: bytes | str) -> Outcome:
     """Hand one row's document to the sink; a row that could not be rendered or written fails alone."""
     if isinstance(document, str):
         return Outcome(row, "", "failed", document)
@@ -228,7 +229,7 @@ def _kept(sink: Sink, row: int, name: str, document: bytes | str) -> Outcome:
     return Outcome(row, name, "written", "", sha256(document))
 
 
-def _render(prepared: PreparedTemplate, chunk: list[tuple[int, dict[str, Any], str]]
+def render_chunk(prepared: PreparedTemplate, chunk: list[tuple[int, dict[str, Any], str]]
             ) -> list[tuple[int, str, bytes | str]]:
     """Each row's .docx, or why it could not be rendered (one bad row never stops a batch)."""
     done: list[tuple[int, str, bytes | str]] = []
@@ -250,7 +251,7 @@ def _start_worker(prepared: PreparedTemplate) -> None:
 
 def _render_in_worker(chunk: list[tuple[int, dict[str, Any], str]]) -> list[tuple[int, str, bytes | str]]:
     assert _worker_template is not None, "a batch worker is started with its prepared template"
-    return _render(_worker_template, chunk)
+    return render_chunk(_worker_template, chunk)
 
 
 class UniqueNames:
@@ -297,8 +298,8 @@ def one_document(notice: Form | str, rows: Iterable[Row | Mapping[str, Any]], si
         require_clean(template, target)
     known = columns(target, f"{listed}[]")
     items, numbers, result = [], [], BatchResult()
-    for row in _rows(rows):
-        data, problem = _row_data(row, known, {})
+    for row in numbered_rows(rows):
+        data, problem = row_data(row, known, {})
         if data is None:
             result.outcomes.append(Outcome(row.number, "", "failed", problem))
             continue

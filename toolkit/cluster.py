@@ -10,7 +10,7 @@ The work of a row is done on the workers, the rest here, on the client:
 - Each **worker** holds the batch's ``Job`` (the prepared template, the office's defaults, the name pattern),
   scattered to all of them once (the template travels as its form and template bytes and is prepared again where
   unpickled), and does for each row what a local run does: reads and checks it with the very function a local run
-  uses (``batching._checked``: the same findings), makes its file name from the pattern, renders it, and with
+  uses (``batching.checked_row``: the same findings), makes its file name from the pattern, renders it, and with
   ``--pdf`` converts it to PDF through the worker process's own LibreOffice pool (``convert``'s pool: started by
   the first conversion, kept while the worker lives). It returns each row as a ``Made``.
 - With ``--resume``, the client first guesses each row's file name as if every readable row were good (reading the
@@ -30,7 +30,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .batching import BatchResult, UniqueNames, _checked, _kept, _render, _row_data, _rows, file_name
+from .batching import (
+    BatchResult,
+    UniqueNames,
+    checked_row,
+    file_name,
+    keep_document,
+    numbered_rows,
+    render_chunk,
+    row_data,
+)
 from .catalogue import Form, form
 from .errors import ConversionError, ShenbaoError
 from .prepared_template import PreparedTemplate
@@ -83,12 +92,12 @@ def work(job: Job, items: list[Item]) -> list[Made]:
     made: list[Made] = []
     sources: list[bytes | None] = []  # what to convert, row by row
     for row, action in items:
-        data, problem = _checked(target, row, known, job.defaults)
+        data, problem = checked_row(target, row, known, job.defaults)
         if data is None:
             made.append(Made(row.number, problem, "", None, None))
             sources.append(None)
             continue
-        document = _render(job.prepared, [(row.number, data, "")])[0][2] if action == RENDER else None
+        document = render_chunk(job.prepared, [(row.number, data, "")])[0][2] if action == RENDER else None
         made.append(Made(row.number, "", file_name(job.name, data, row.number), document, None))
         source = document if action == RENDER else action if isinstance(action, bytes) else None
         sources.append(source if job.pdf and isinstance(source, bytes) else None)
@@ -249,10 +258,10 @@ class _Run:
         target = self.job.prepared.form
         known = columns(target)
         chunk: list[_Planned] = []
-        for row in _rows(rows):
+        for row in numbered_rows(rows):
             planned = _Planned(row, RENDER)
             if self.sink.resume:
-                data, _ = _row_data(row, known, self.job.defaults)
+                data, _ = row_data(row, known, self.job.defaults)
                 if data is not None:  # else refused on the worker, as a local run refuses it
                     planned.guess = guess(file_name(self.job.name, read(target, data)[0], row.number)) + ".docx"
                     planned.kept = self.sink.existing(planned.guess)
@@ -287,7 +296,7 @@ class _Run:
             return Outcome(made.row, name, "skipped", "已存在", kept)
         if made.document is None:  # guessed to be there, and it is not (a failed row before it took no name)
             made = self._now(planned.row, RENDER)
-        outcome = _kept(self.sink, made.row, name, made.document or "")
+        outcome = keep_document(self.sink, made.row, name, made.document or "")
         if outcome.status == "written" and self.job.pdf:
             self._put_pdf(name, made.pdf)
         return outcome

@@ -291,6 +291,36 @@ def test_the_issuing_page_takes_the_offices_own_template(client: Any) -> None:
     assert again.status_code == 303, again.text
 
 
+def test_the_issuing_api_takes_the_offices_own_template(client: Any) -> None:
+    """``POST /api/staff/issue`` as a form: the facts as JSON text beside the 本机关模板, linted first (422 naming
+    the problem, no job), then the notices on it; a facts field that is no JSON is a 400, never a 500."""
+    from test_templates import footer_text, office_template
+
+    from toolkit.ledger.models import Decision, Submission, now
+
+    csrf, notice, moment = signed_in(client), "tj-high-tech-recognition-notice", now()
+    client.app.state.ledger.write(lambda session: session.add(Submission(
+        form=FORM, file_name="1.pdf", sha256="2" * 64, status="通过", applicant_name="海泰", data=sample(FORM),
+        received_at=moment, updated_at=moment,
+        decision=Decision(verdict="通过", decided_by=STAFF, decided_at=moment, notice=notice))))
+    url, headers = f"/api/staff/issue?notice={notice}&status=通过", {"x-csrf-token": csrf}
+    facts = (ROOT / "examples" / "ledger-recognition.json").read_text(encoding="utf-8")
+    docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    wrong = {"template": ("我们的通知.docx", office_template(notice, "{{ doc_numbr }}"), docx_type)}
+    refused = client.post(url, headers=headers, data={"facts": facts}, files=wrong)
+    assert refused.status_code == 422 and "我们的通知.docx" in refused.text and "doc_numbr" in refused.text
+    broken = client.post(url, headers=headers, data={"facts": "{not json"}, files=wrong)
+    assert broken.status_code == 400, broken.text
+    own = {"template": ("我们的通知.docx", office_template(notice, "{{ doc_number }}"), docx_type)}
+    started = client.post(url, headers=headers, data={"facts": facts}, files=own)
+    assert started.status_code == 202, started.text
+    job = _wait(client, started.json()["url"])
+    assert job["state"] == "已完成" and "发出 1 份" in job["message"], job
+    archive = zipfile.ZipFile(io.BytesIO(client.get(job["download"]).content))
+    (name,) = [n for n in archive.namelist() if n.endswith(".docx")]
+    assert footer_text(archive.read(name)) == "津滨政发〔2016〕96号"
+
+
 def test_staff_intake_keeps_the_files(client: Any) -> None:
     csrf = signed_in(client)
     pdf = toolkit.to_pdf(toolkit.render(FORM, sample(FORM)))

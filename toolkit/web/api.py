@@ -12,6 +12,8 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from .. import catalogue, validation
+from ..errors import UnusableInput
+from ..files import parse_json
 from ..ledger import store
 from ..ledger.statuses import STATUSES, VERDICTS
 from ..ledger.users import Signed
@@ -130,16 +132,35 @@ async def intake(request: Request, who: Staff, form: Annotated[str, Query()],
     return Exact(outcomes, status_code=201)
 
 
+_ISSUE_BODY = {"required": True, "description": "本次决定的事实（成文日期等）：JSON；或表单，另附本机关模板（.docx）",
+               "content": {"application/json": {"schema": {"type": "object"}},
+                           "multipart/form-data": {"schema": {"type": "object", "properties": {
+                               "facts": {"type": "string", "description": "本次决定的事实（JSON 文本）"},
+                               "template": {"type": "string", "format": "binary",
+                                            "description": "本机关模板（.docx，可选），先检查后使用"}}}}}}
+
+
 @staff_router.post("/issue", summary="签发通知：后台任务，完成后下载 zip", status_code=202,
-                   openapi_extra={"requestBody": {"required": True, "description": "本次决定的事实（成文日期等）",
-                                                  "content": {"application/json": {"schema": {"type": "object"}}}}})
+                   openapi_extra={"requestBody": _ISSUE_BODY})
 async def issue(request: Request, who: Staff, notice: Annotated[str, Query()],
                 status: Annotated[str, Query()] = "通过") -> Response:
     target = catalogue.form(notice)
     if status not in VERDICTS:
         raise HTTPException(422, f"状态应为：{'、'.join(VERDICTS)}")
-    facts = await data_body(request)
-    job_id = office_work.issue(request, target, status, facts, who.user)
+    own = None
+    if request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
+        form = await request.form()
+        given = form.get("facts") or "{}"
+        if not isinstance(given, str):
+            raise HTTPException(422, "facts 应为 JSON 文本，不是文件")
+        try:
+            facts = parse_json(given, "本次决定的内容")
+        except UnusableInput as exc:
+            raise HTTPException(400, str(exc)) from None
+        own = await uploads.chosen_template(request, form)
+    else:
+        facts = await data_body(request)
+    job_id = await office_work.issue_on(request, target, status, facts, who.user, own)
     return Exact({"job": job_id, "url": f"/api/staff/jobs/{job_id}"}, status_code=202)
 
 

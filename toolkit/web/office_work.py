@@ -194,6 +194,14 @@ def office_profile(request: Request) -> dict[str, Any]:
         raise HTTPException(409, f"发文机关信息无法读取：{exc}") from None
 
 
+async def issue_on(request: Request, target: Form, status: str, facts: Mapping[str, Any], by: str,
+                   template: tuple[str, bytes] | None) -> int:
+    """``issue`` on the office's own template if one was uploaded (its name, its bytes), linted off the event loop."""
+    name, content = template if template is not None else ("本机关模板", None)
+    job: int = await run_in_threadpool(issue, request, target, status, facts, by, content, name)
+    return job
+
+
 def issue(request: Request, target: Form, status: str, facts: Mapping[str, Any], by: str,
           template: bytes | None = None, template_name: str = "本机关模板") -> int:
     """Start issuing ``target`` to the decided submissions of ``status``, on the office's own ``template`` (.docx

@@ -11,8 +11,6 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile as StarletteUpload
 from starlette.exceptions import HTTPException
 
 from .. import catalogue
@@ -204,8 +202,6 @@ async def issue(request: Request, who: Staff, notice: Annotated[str, Form(max_le
                 status: Annotated[str, Form(max_length=20)], csrf: Annotated[str, Form(max_length=200)] = "",
                 facts: Annotated[str, Form(max_length=200_000)] = "{}") -> Response:
     security.same(csrf, who.csrf)
-    # the optional 本机关模板: a file field left empty arrives as a file with no name, or (older Starlette) as ""
-    template = (await request.form()).get("template")
     if status not in VERDICTS:
         raise HTTPException(422, f"状态应为：{'、'.join(VERDICTS)}")
     target = catalogue.form(notice)
@@ -213,11 +209,8 @@ async def issue(request: Request, who: Staff, notice: Annotated[str, Form(max_le
         given = parse_json(facts or "{}", "本次决定的内容")
     except UnusableInput as exc:
         raise HTTPException(422, str(exc)) from None
-    own = None  # the office's own template, when one was chosen
-    if isinstance(template, StarletteUpload) and template.filename:
-        own = await uploads.received(request, template, uploads.TEMPLATES)
-    job_id = await run_in_threadpool(office_work.issue, request, target, status, given, who.user,
-                                     own[1] if own else None, own[0] if own else "本机关模板")
+    own = await uploads.chosen_template(request, await request.form())
+    job_id = await office_work.issue_on(request, target, status, given, who.user, own)
     return RedirectResponse(f"/staff/jobs/{job_id}", status_code=303)
 
 

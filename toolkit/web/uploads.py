@@ -4,7 +4,7 @@ their names — so that nothing else reaches the readers."""
 from __future__ import annotations
 
 from fastapi import Request
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
 SUBMISSIONS = {"pdf": "PDF", "docx": "Word（.docx）"}  # what a submitted form may be
@@ -26,6 +26,15 @@ async def received(request: Request, upload: UploadFile, allowed: dict[str, str]
     if kind not in allowed:
         raise HTTPException(415, f"{name}：只接受{'、'.join(dict.fromkeys(allowed.values()))}文件")
     return name, content
+
+
+async def chosen_template(request: Request, form: FormData) -> tuple[str, bytes] | None:
+    """The 本机关模板 (a .docx) uploaded as ``template`` beside a form's other fields, or None when no file was
+    chosen (an empty file field arrives as a file with no name, or under older Starlette as "")."""
+    template = form.get("template")
+    if isinstance(template, UploadFile) and template.filename:
+        return await received(request, template, TEMPLATES)
+    return None
 
 
 def kind_of(content: bytes, name: str) -> str:

@@ -171,7 +171,7 @@ def _schema_findings(target: Form, data: Mapping[str, Any]) -> Iterator[Finding]
 class _Errors:
     """Every schema error of an application the compiled check rejected, as ``Form.validator`` finds them, but
     without walking the sections that hold none: from the form's second rejected application on, each top-level
-    section is first given to a compiled check of its own schema (fastjsonschema, compiled when first asked), and
+    section is first given to a compiled check of its own schema (``schema_check``, compiled when first asked), and
     only a section it rejects is walked for its errors. The errors and their order are ``Form.validator``'s: a
     section skipped has none (``tests/test_robustness.py`` holds the compiled checks to jsonschema's verdict)."""
 

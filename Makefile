@@ -35,10 +35,11 @@ constraints: $(BIN)/uv
 # alone out of the texlive-lang-chinese .deb into .fonts/fandol, without installing TeX. The marker makes a second
 # run instant; delete it to check again. LibreOffice Calc: the tests make real .xls and .ods sheets with it.
 # PostgreSQL: the ledger's tests start a throwaway server of their own (tests/test_ledger.py), never the system's.
-# Chromium: the web application's browser tests (Playwright drives Debian's build; no browser is downloaded).
+# Chromium: the web application's browser tests (Playwright drives Debian's build; no browser is downloaded), with
+# its language packs (chromium-l10n) so that it shows the pages as a Chinese browser does (年/月/日 in date fields).
 # python3-uno: the pool of long-lived LibreOffice workers (toolkit/office_pool.py) talks to them over UNO.
 SYSTEM_PACKAGES := libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk fonts-noto-cjk-extra \
-                   fonts-arphic-gkai00mp poppler-utils fontconfig fonts-liberation postgresql chromium \
+                   fonts-arphic-gkai00mp poppler-utils fontconfig fonts-liberation postgresql chromium chromium-l10n \
                    python3-uno
 FONTS := .fonts
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -18,7 +18,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from webapp import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser the tests drive, launched the same way)
+from webapp import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_ENV  # noqa: E402  (the browser the tests drive, launched the same way)
 
 FORM = "tj-high-tech-enterprise-application"
 DEMO_USER, DEMO_PASSWORD = "演示管理员", "demo only 2026"  # the demo's own account; a real office adds its own
@@ -53,7 +53,7 @@ def tour(base: str, out: Path) -> list[Path]:
         shots.append(path)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, env=CHROMIUM_ENV)
         page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}).new_page()
         page.goto(f"{base}/")
         shot(page, "index")

@@ -23,6 +23,9 @@ CHROMIUM = os.environ.get("SHENBAO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--lang=zh-CN", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
+# A clerk's Chinese browser: on Linux Chromium takes its language from these, not from --lang (with Debian's
+# chromium-l10n installed): dates read 年/月/日 and the file button 选择文件, as the office sees them.
+CHROMIUM_ENV = {**os.environ, "LANGUAGE": "zh_CN:zh", "LANG": "C.UTF-8"}
 
 
 def make_app(folder: Path, db: str | Path | None = None, **settings: Any) -> Any:
@@ -86,6 +89,7 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                                            env=CHROMIUM_ENV)
         yield launched
         launched.close()

@@ -10,6 +10,7 @@ wants it (``2016-04-18`` in a date field, a choice of its enum) is recognised wi
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -101,6 +102,8 @@ def _understood(value: Any, node: dict[str, Any]) -> Any:
     if isinstance(value, str):
         read_as = read_text(value, node)
         return value if isinstance(read_as, str) and read_as == value else read_as
+    if isinstance(value, Decimal) and not value.is_finite() or isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN, ±Infinity: no number a form takes; a text where a number is wanted, the schema says
     if node.get("format") == "date" and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return excel_date(value) or value
     if isinstance(value, float):  # a float from a library caller: the decimal it was written as
@@ -239,7 +242,7 @@ class _Readers:
                         inner = got
                     blank = not inner.strip()
                 elif (kind is str and field.text is _DAY and _ISO_DAY.fullmatch(inner) or kind is bool
-                      or field.numbers and (kind is int or kind is Decimal)):
+                      or field.numbers and (kind is int or kind is Decimal and inner.is_finite())):
                     blank = False
                 elif kind is dict:
                     inner, blank = field.of_object(inner, (*where, name), readings)
@@ -276,7 +279,7 @@ def _leaf_reader(node: dict[str, Any]) -> Callable[[Any], Any]:
 
     def leaf(value: Any) -> Any:
         kind = value.__class__
-        if kind is bool or value is None or (kind is int or kind is Decimal) and not is_date:
+        if kind is bool or value is None or (kind is int or kind is Decimal and value.is_finite()) and not is_date:
             return value
         return _understood(value, node)
 

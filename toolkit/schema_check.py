@@ -152,9 +152,10 @@ class _Writer(Source):
         if kind == "string":
             assert self.as_read is not None
             self.fail(f"{v}.__class__ is not str or not {self.constant(self.as_read(schema))}({v})")
-        elif kind in ("number", "integer"):
-            classes = ("int",) if kind == "integer" else ("int", "Decimal")
-            self.fail(" and ".join(f"{v}.__class__ is not {c}" for c in classes))
+        elif kind == "integer":
+            self.fail(f"{v}.__class__ is not int")
+        elif kind == "number":  # a finite decimal (reading makes a text of NaN and the infinities)
+            self.fail(f"{v}.__class__ is not int and ({v}.__class__ is not Decimal or not {v}.is_finite())")
         elif kind == "object":
             self.fail(f"{v}.__class__ is not dict or not {v} or not {v}.keys() <= "
                       f"{self.constant(frozenset(schema.get('properties', {})))}")

@@ -46,7 +46,7 @@ SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 system: $(FONTS)/.installed
 
-$(FONTS)/.installed:
+$(FONTS)/.installed: Makefile  # again when the list of packages changes (a second run asks dpkg only)
 	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q ' installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

@@ -136,6 +136,8 @@ def part(title: str, rows_csv: Path, rows: int, folder: Path, address: str, pids
              line(f"--cluster, {WORKERS} workers × 1 thread", runs["cluster"], rows, WORKERS, True),
              f"  cluster over -j 1: {ratio(runs['j1'], runs['cluster'])}; over -j 2: "
              f"{ratio(runs['j2'], runs['cluster'])} (documents/s)"]
+    RATIOS.append(statistics.median(a.command.wall / b.command.wall for a, b in zip(runs["j1"], runs["cluster"],
+                                                                                     strict=True)))
     if not pdf:
         start = statistics.median(r.command.cpu for r in runs["one row"])
         per_document = (statistics.median(r.command.cpu for r in runs["cluster"]) - start) / rows
@@ -144,6 +146,9 @@ def part(title: str, rows_csv: Path, rows: int, folder: Path, address: str, pids
         lines.append(f"  the cluster's client: {start:.2f} s CPU for a one-row sheet (start-up), then "
                      f"{1000 * per_document:.2f} ms CPU a document: {ceiling}")
     return lines
+
+
+RATIOS: list[float] = []  # each part's median of the cluster's documents/s over -j 1's
 
 
 def ratio(local: list[ClusterRun], cluster: list[ClusterRun]) -> str:
@@ -175,6 +180,7 @@ def main() -> None:
                               address, pids, args.reps, True)
         print("\n".join(lines))
         print(f"load average {'/'.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
+        print(f"ratio: {RATIOS[0]:.2f}")  # the cluster's documents/s over -j 1's, .docx only
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -168,6 +168,7 @@ def main() -> None:
     print(f"  fastjsonschema                     {spread(rates['high-tech fast'])}")
     print(f"  shenbao check (schema + all rules) {spread(rates['high-tech shenbao'])}")
     print(f"  shenbao / fastjsonschema           {spread(ratios(rates, 'high-tech shenbao', 'high-tech fast'), 2)}")
+    print(f"ratio: {statistics.median(ratios(rates, 'high-tech shenbao', 'high-tech fast')):.2f}")
 
 
 if __name__ == "__main__":

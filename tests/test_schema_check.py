@@ -8,7 +8,9 @@ from fractions import Fraction
 from typing import Any
 
 import pytest
-from conftest import sample
+from conftest import ROOT, sample
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 import toolkit
@@ -127,3 +129,44 @@ def _replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
         target = target[part]
     target[path[-1]] = value
     return result
+
+
+_ANY_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**13) | st.decimals(allow_nan=True, places=3)
+    | st.floats() | st.text(max_size=12) | st.dates() | st.fractions(max_denominator=1000)
+    | st.sampled_from(["2024-02-29", "2024-13-01", " 是", "1,008.2万元", "91120116786375429R", "  ", "\u200b",
+                       Decimal("sNaN"), Decimal("-0")]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(sorted(p.name.removesuffix(".json") for p in (ROOT / "samples").glob("*.json"))),
+       st.lists(st.tuples(st.integers(0, 10**6), _ANY_VALUE), min_size=1, max_size=4))
+def test_any_record_is_checked_without_an_exception_and_taken_as_is_only_when_reading_changes_nothing(
+        form_id: str, changes: list[tuple[int, Any]]) -> None:
+    """Several values of any kind put anywhere in a sample: ``check`` answers with findings, never an exception,
+    and the check that lets a record skip reading says yes only when reading would give it back unchanged."""
+    from toolkit.reading import read_filled, settled
+
+    data = sample(form_id)
+    for where, value in changes:
+        containers = _containers(data)
+        parent, key = containers[where % len(containers)]
+        parent[key] = value
+    form = toolkit.form(form_id)
+    as_read = settled(form)
+    assert as_read is not None
+    if as_read(data):
+        assert read_filled(form, data) == (data, []) and form.is_valid(data)
+    assert isinstance(toolkit.check(form_id, data).ok, bool)
+
+
+def _containers(data: Any) -> list[tuple[Any, Any]]:
+    """Every (container, key) of ``data``'s values, depth first."""
+    found: list[tuple[Any, Any]] = []
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else []
+    for key, value in items:
+        found.append((data, key))
+        found += _containers(value)
+    return found

@@ -17,6 +17,7 @@ import ast
 import calendar
 import datetime as dt
 import functools
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -67,7 +68,9 @@ def exact(value: Any) -> Any:
     if kind is int:
         return Fraction(value)
     if kind is Decimal:
-        return Fraction(*value.as_integer_ratio())  # two ints: Fraction's quick way (a Decimal goes through ABCs)
+        if value.is_finite():
+            return Fraction(*value.as_integer_ratio())  # two ints: Fraction's quick way (a Decimal goes through ABCs)
+        return str(value)  # NaN, ±Infinity: no number, a text (as reading has it), which no rule takes for one
     if kind is list:
         return [exact(v) for v in value]
     if kind is bool or value is None:
@@ -78,6 +81,8 @@ def exact(value: Any) -> Any:
 def _exact_other(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, Decimal) and not value.is_finite() or isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN, ±Infinity: no number (see ``exact``)
     if isinstance(value, (int, Decimal, Fraction)):
         return Fraction(value)
     if isinstance(value, float):

@@ -38,3 +38,13 @@ def test_ties_round_to_even_and_examples() -> None:
     assert [decimal_text(Fraction(n, 1000)) for n in (5, 15, 25, 125, -125)] == ["0", "0.02", "0.02", "0.12", "-0.12"]
     assert decimal_text(Fraction(1, 3)) == "0.33" and decimal_text(Decimal("1008.20")) == "1008.2"
     assert decimal_text(Decimal("50.41") / Decimal("1008.2") * 100) == "5"
+
+
+def test_a_text_of_a_number_is_written_and_what_is_no_number_is_a_type_error() -> None:
+    """As ``Fraction`` reads its argument: the render's filters fall back to the text on a ``TypeError``."""
+    import pytest
+
+    assert decimal_text("12.50") == "12.5" and decimal_text(True) == "1" and decimal_text(2.5) == "2.5"
+    for wrong in ([], {}, None, object()):
+        with pytest.raises(TypeError):
+            decimal_text(wrong)  # type: ignore[arg-type]

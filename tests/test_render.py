@@ -182,3 +182,28 @@ def test_identifiers_labels_and_dates_in_cells_stay_on_one_line(pdfs: dict[str, 
     assert not [v for v in identifiers + dates if not any(v in line for line in lines)], form_id
     labels = {f.label for f in entries if len(f.label) <= LABEL_CHARS}
     assert not [label for label in labels if not any(label in line for line in lines)], form_id
+
+
+def test_a_draft_of_any_record_renders_or_says_why() -> None:
+    """Values of any kind put anywhere in a sample (a list where money is printed, NaN, a date object …): a draft
+    renders, or a ``ShenbaoError`` says why — never another exception (hypothesis)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_schema_check import _ANY_VALUE, _containers
+
+    from toolkit.errors import ShenbaoError
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(form_ids()), st.lists(st.tuples(st.integers(0, 10**6), _ANY_VALUE), min_size=1,
+                                                 max_size=3))
+    def draft(form_id: str, changes: list[tuple[int, Any]]) -> None:
+        data = sample(form_id)
+        for where, value in changes:
+            parent, key = (containers := _containers(data))[where % len(containers)]
+            parent[key] = value
+        try:
+            toolkit.render(form_id, data, draft=True)
+        except ShenbaoError:
+            pass
+
+    draft()

@@ -26,9 +26,14 @@ def decimal_text(value: Number, places: int = 2) -> str:
     >>> decimal_text(Fraction(1, 20)), decimal_text(Fraction(1, 3)), decimal_text(Decimal("1008.20"))
     ('0.05', '0.33', '1008.2')
     """
-    if value.__class__ is int:
+    kind = value.__class__
+    if kind is int:
         return str(value)
-    numerator, denominator = value.as_integer_ratio()
+    if kind is Decimal or kind is Fraction:
+        numerator, denominator = value.as_integer_ratio()
+    else:  # a text of a number, a float …: as Fraction reads it (TypeError for what is no number)
+        fraction = Fraction(value)
+        numerator, denominator = fraction.numerator, fraction.denominator
     if denominator == 1:
         return str(numerator)
     scale = 10**places

@@ -42,7 +42,8 @@ PROPERTIES = ("author", "comments", "identifier", "language", "subject", "title"
 
 
 class TemplateProblem(ShenbaoError):
-    """A template that does not render: a Jinja syntax error or a tag the sandbox refuses."""
+    """A template that does not render: a Jinja syntax error, a tag the sandbox refuses, or a draft whose data
+    the template cannot lay out (a field of the wrong kind)."""
 
 
 class NotValid(ShenbaoError):
@@ -60,6 +61,11 @@ class _Blank(ChainableUndefined):
 
     def __str__(self) -> str:
         return BLANK if self.draft else ""
+
+    def _unknown(self, other: Any) -> bool:
+        return False  # a missing value is neither before nor after anything: ``{% if a > b %}`` is not taken
+
+    __lt__ = __le__ = __gt__ = __ge__ = _unknown  # type: ignore[assignment]
 
 
 class _DraftBlank(_Blank):
@@ -192,6 +198,12 @@ def document(target: Form | str, data: Mapping[str, Any], *, draft: bool = False
         around = " … ".join(line.strip() for line in getattr(exc, "docx_context", []) if line.strip())
         where = f"（附近文字：{around}）" if around else ""
         raise TemplateProblem(f"{name or target.id}: 模板错误 {exc}{where}") from None
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        if not draft:  # checked data: a bug of the toolkit's, to be seen as one
+            raise
+        # a draft of data of the wrong kinds (a list where a date is, a text compared with a date …)
+        raise TemplateProblem(f"{name or target.id}: 草稿中有字段的类型不对，无法排版（{exc}）；"
+                              "请先用 shenbao validate 查看并修正各字段") from None
     buffer = io.BytesIO()
     docx.save(buffer)
     return buffer.getvalue()

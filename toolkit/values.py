@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
@@ -95,6 +96,8 @@ def clean_text(text: str) -> str:
 
 def number_text(value: Any) -> str:
     """A number as printed on a form: exact, up to four decimals (a float as the decimal it was typed as)."""
+    if isinstance(value, Decimal) and not value.is_finite() or isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN, ±Infinity (a draft of a library caller's data): printed as they are
     if isinstance(value, float):
         value = Decimal(repr(value))
     return decimal_text(value, places=4)

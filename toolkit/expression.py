@@ -17,7 +17,6 @@ import ast
 import calendar
 import datetime as dt
 import functools
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
@@ -29,6 +28,7 @@ import chinese_calendar
 
 from .errors import RuleError
 from .source_code import Source
+from .values import no_number
 
 
 class _Missing:
@@ -81,7 +81,7 @@ def exact(value: Any) -> Any:
 def _exact_other(value: Any) -> Any:
     if isinstance(value, bool) or value is None:
         return value
-    if isinstance(value, Decimal) and not value.is_finite() or isinstance(value, float) and not math.isfinite(value):
+    if no_number(value):
         return str(value)  # NaN, ±Infinity: no number (see ``exact``)
     if isinstance(value, (int, Decimal, Fraction)):
         return Fraction(value)

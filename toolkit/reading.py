@@ -10,7 +10,6 @@ wants it (``2016-04-18`` in a date field, a choice of its enum) is recognised wi
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from typing import Any
 from .catalogue import Form, form
 from .fields import _takes_blank, is_blank, pointer_of, resolve
 from .schema_check import compile_schema
-from .values import excel_date, read_text, trimmed
+from .values import excel_date, no_number, read_text, trimmed
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def _understood(value: Any, node: dict[str, Any]) -> Any:
     if isinstance(value, str):
         read_as = read_text(value, node)
         return value if isinstance(read_as, str) and read_as == value else read_as
-    if isinstance(value, Decimal) and not value.is_finite() or isinstance(value, float) and not math.isfinite(value):
+    if no_number(value):
         return str(value)  # NaN, ±Infinity: no number a form takes; a text where a number is wanted, the schema says
     if node.get("format") == "date" and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return excel_date(value) or value

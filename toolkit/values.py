@@ -94,9 +94,14 @@ def clean_text(text: str) -> str:
     return _ILLEGAL_XML.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
+def no_number(value: Any) -> bool:
+    """NaN or an infinity, as a decimal or a float (a library caller's; JSON has none): no number a form takes."""
+    return isinstance(value, Decimal) and not value.is_finite() or isinstance(value, float) and not math.isfinite(value)
+
+
 def number_text(value: Any) -> str:
     """A number as printed on a form: exact, up to four decimals (a float as the decimal it was typed as)."""
-    if isinstance(value, Decimal) and not value.is_finite() or isinstance(value, float) and not math.isfinite(value):
+    if no_number(value):
         return str(value)  # NaN, ±Infinity (a draft of a library caller's data): printed as they are
     if isinstance(value, float):
         value = Decimal(repr(value))

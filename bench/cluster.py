@@ -112,7 +112,8 @@ def line(label: str, runs: list[ClusterRun], rows: int, cores: int, cluster: boo
 
 
 def part(title: str, rows_csv: Path, rows: int, folder: Path, address: str, pids: list[int], reps: int,
-         pdf: bool) -> list[str]:
+         pdf: bool) -> tuple[list[str], float]:
+    """The lines of one part, and the median of the cluster's documents/s over -j 1's."""
     more = ("--pdf",) if pdf else ()
     out = {side: folder / side for side in ("j1", "j2", "cluster")}
     sides: dict[str, Callable[[], ClusterRun]] = {
@@ -136,8 +137,6 @@ def part(title: str, rows_csv: Path, rows: int, folder: Path, address: str, pids
              line(f"--cluster, {WORKERS} workers × 1 thread", runs["cluster"], rows, WORKERS, True),
              f"  cluster over -j 1: {ratio(runs['j1'], runs['cluster'])}; over -j 2: "
              f"{ratio(runs['j2'], runs['cluster'])} (documents/s)"]
-    RATIOS.append(statistics.median(a.command.wall / b.command.wall for a, b in zip(runs["j1"], runs["cluster"],
-                                                                                     strict=True)))
     if not pdf:
         start = statistics.median(r.command.cpu for r in runs["one row"])
         per_document = (statistics.median(r.command.cpu for r in runs["cluster"]) - start) / rows
@@ -145,14 +144,16 @@ def part(title: str, rows_csv: Path, rows: int, folder: Path, address: str, pids
             per_document > 0) else "too few rows to tell"
         lines.append(f"  the cluster's client: {start:.2f} s CPU for a one-row sheet (start-up), then "
                      f"{1000 * per_document:.2f} ms CPU a document: {ceiling}")
-    return lines
+    return lines, statistics.median(speeds(runs["j1"], runs["cluster"]))
 
 
-RATIOS: list[float] = []  # each part's median of the cluster's documents/s over -j 1's
+def speeds(local: list[ClusterRun], cluster: list[ClusterRun]) -> list[float]:
+    """The cluster's documents/s over the local run's, round by round (the same rows on both sides)."""
+    return [a.command.wall / b.command.wall for a, b in zip(local, cluster, strict=True)]
 
 
 def ratio(local: list[ClusterRun], cluster: list[ClusterRun]) -> str:
-    values = [a.command.wall / b.command.wall for a, b in zip(local, cluster, strict=True)]
+    values = speeds(local, cluster)
     return f"{statistics.median(values):.2f}× (spread {min(values):.2f}–{max(values):.2f})"
 
 
@@ -173,14 +174,14 @@ def main() -> None:
             address: Any = local.scheduler_address
             print(f"{os.cpu_count()} cores, load average {'/'.join(f'{x:.1f}' for x in os.getloadavg())} at the "
                   f"start; documents written in {folder.parent}; Python {sys.version.split()[0]}")
-            lines = part(".docx only", sheet(folder / "docx.csv", args.rows), args.rows, folder, address, pids,
-                         args.reps, False)
+            lines, docx_ratio = part(".docx only", sheet(folder / "docx.csv", args.rows), args.rows, folder,
+                                     address, pids, args.reps, False)
             if args.pdf_rows:
                 lines += part("with --pdf", sheet(folder / "pdf.csv", args.pdf_rows), args.pdf_rows, folder,
-                              address, pids, args.reps, True)
+                              address, pids, args.reps, True)[0]
         print("\n".join(lines))
         print(f"load average {'/'.join(f'{x:.1f}' for x in os.getloadavg())} at the end")
-        print(f"ratio: {RATIOS[0]:.2f}")  # the cluster's documents/s over -j 1's, .docx only
+        print(f"ratio: {docx_ratio:.2f}")  # the cluster's documents/s over -j 1's, .docx only
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -12,6 +12,7 @@ from conftest import ROOT, sample
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
+from test_robustness import _leaves, _replaced
 
 import toolkit
 from toolkit.formats import FORMAT_CHECKER
@@ -97,38 +98,16 @@ def test_a_record_as_read_is_taken_as_it_is_and_any_other_is_read(form_id: str) 
     assert as_read is not None
     base = sample(form_id)
     taken = 0
-
-    def leaves(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        if isinstance(data, dict):
-            return [p for k, v in data.items() for p in leaves(v, (*path, k))] + [path]
-        if isinstance(data, list):
-            return [p for i, v in enumerate(data) for p in leaves(v, (*path, i))] + [path]
-        return [path]
-
-    for path in leaves(base)[:-1]:
-        for value in [*TYPED, _at(base, path)]:
+    if as_read(base):  # the sample itself, as it is
+        assert read_filled(form, base) == (base, []) and form.is_valid(base)
+        taken += 1
+    for path in _leaves(base)[1:]:
+        for value in TYPED:
             data = _replaced(base, path, value)
             if as_read(data):
                 taken += 1
                 assert read_filled(form, data) == (data, []) and form.is_valid(data), (path, value)
     assert taken > 0 or not as_read(base)
-
-
-def _at(data: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        data = data[part]
-    return data
-
-
-def _replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
-    import copy
-
-    result = copy.deepcopy(data)
-    target = result
-    for part in path[:-1]:
-        target = target[part]
-    target[path[-1]] = value
-    return result
 
 
 _ANY_VALUE = st.recursive(
